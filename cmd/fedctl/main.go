@@ -1,0 +1,22 @@
+// Command fedctl is the operator's command-line tool for fedstate. Its
+// first commands drive the local test bed: fedctl testbed up|down|status|
+// stop|start|build.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := newRootCommand().ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "fedctl:", err)
+		stop()
+		os.Exit(1)
+	}
+}

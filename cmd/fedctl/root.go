@@ -1,0 +1,26 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+)
+
+// newRootCommand builds the fedctl command tree.
+func newRootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "fedctl",
+		Short: "Operate a fedstate federation of stateful services",
+		Long: `fedctl operates a fedstate federation: a hub that places the replicas of
+stateful services across member Kubernetes clusters, keeps one writable
+primary through failures and serves federated DNS.
+
+It also runs a real local federation on one machine for development and
+tests (fedctl testbed), built from the Go module proxy.
+
+fedctl also works as a kubectl plugin: install it as kubectl-fedstate on
+your PATH and run "kubectl fedstate ...".`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newTestbedCommand())
+	return root
+}

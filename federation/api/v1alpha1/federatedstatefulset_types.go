@@ -1,0 +1,299 @@
+package v1alpha1
+
+import (
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Condition types of a FederatedStatefulSet.
+const (
+	// ServicePlaced is True when every ordinal has a cluster that keeps
+	// every placement rule.
+	ServicePlaced = "Placed"
+	// ServiceAvailable is True when enough replicas are ready to serve and,
+	// in PrimaryReplica mode, a fenced-in primary is ready.
+	ServiceAvailable = "Available"
+	// ServiceProgressing is True while slices are created, scaled or moved.
+	ServiceProgressing = "Progressing"
+	// ServiceDegraded is True when a cluster holding replicas is unreachable
+	// or replicas are not ready.
+	ServiceDegraded = "Degraded"
+	// ServiceFailingOver is True while a new primary is being chosen and
+	// promoted.
+	ServiceFailingOver = "FailingOver"
+)
+
+// Condition reasons of a FederatedStatefulSet.
+const (
+	// ReasonUnschedulable: placement found no assignment that keeps every
+	// rule; the message says why.
+	ReasonUnschedulable = "Unschedulable"
+	// ReasonMemberUnreachable: a cluster holding replicas cannot be reached.
+	ReasonMemberUnreachable = "MemberUnreachable"
+	// ReasonNoCandidate: no replica may be promoted within the RPO budget.
+	ReasonNoCandidate = "NoCandidate"
+)
+
+// ServicePort is a port the service's replicas listen on; it appears in the
+// headless Service of every slice and in SRV names.
+type ServicePort struct {
+	// Name of the port, used in SRV names (_<name>._<protocol>).
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=15
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Name string `json:"name"`
+	// Port number.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	Port int32 `json:"port"`
+	// Protocol: TCP or UDP.
+	// +kubebuilder:validation:Enum=TCP;UDP
+	// +kubebuilder:default=TCP
+	// +optional
+	Protocol corev1.Protocol `json:"protocol,omitempty"`
+}
+
+// StatefulSetTemplate is the part of a StatefulSet spec the user writes; the
+// hub sets replicas, ordinals, selector and serviceName of every slice.
+type StatefulSetTemplate struct {
+	// Template is the pod template of every replica.
+	Template corev1.PodTemplateSpec `json:"template"`
+	// VolumeClaimTemplates are the replicas' persistent volume claims.
+	// +listType=atomic
+	// +optional
+	VolumeClaimTemplates []corev1.PersistentVolumeClaim `json:"volumeClaimTemplates,omitempty"`
+	// PodManagementPolicy: OrderedReady or Parallel.
+	// +optional
+	PodManagementPolicy appsv1.PodManagementPolicyType `json:"podManagementPolicy,omitempty"`
+	// UpdateStrategy of every slice.
+	// +optional
+	UpdateStrategy appsv1.StatefulSetUpdateStrategy `json:"updateStrategy,omitempty"`
+	// PersistentVolumeClaimRetentionPolicy of every slice.
+	// +optional
+	PersistentVolumeClaimRetentionPolicy *appsv1.StatefulSetPersistentVolumeClaimRetentionPolicy `json:"persistentVolumeClaimRetentionPolicy,omitempty"`
+	// MinReadySeconds a new pod must be ready before it counts available.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	MinReadySeconds int32 `json:"minReadySeconds,omitempty"`
+}
+
+// FederatedStatefulSetSpec is the desired state of a federated stateful
+// service.
+// +kubebuilder:validation:XValidation:rule="!has(self.replication) || !has(self.replication.syncReplicas) || self.replication.syncReplicas == 0 || self.replication.syncReplicas < self.replicas",message="syncReplicas must be less than replicas",fieldPath=".replication.syncReplicas"
+type FederatedStatefulSetSpec struct {
+	// Replicas is the number of replicas over all clusters; they get the
+	// global ordinals 0 to replicas-1.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=10000
+	// +kubebuilder:default=1
+	Replicas int32 `json:"replicas"`
+	// ServiceName is the name of the headless Service in every member
+	// cluster and of the DNS names; it defaults to the object's name.
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z]([-a-z0-9]*[a-z0-9])?$`
+	// +optional
+	ServiceName string `json:"serviceName,omitempty"`
+	// Ports the replicas listen on.
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=16
+	// +optional
+	Ports []ServicePort `json:"ports,omitempty"`
+	// Template is the StatefulSet every cluster's slice is made from.
+	Template StatefulSetTemplate `json:"template"`
+	// Placement says where replicas may run and how they spread.
+	// +optional
+	Placement Placement `json:"placement,omitempty"`
+	// Overrides adapt individual clusters' slices.
+	// +listType=map
+	// +listMapKey=clusterName
+	// +kubebuilder:validation:MaxItems=128
+	// +optional
+	Overrides []ClusterOverride `json:"overrides,omitempty"`
+	// Replication says who keeps the replicas' data in step.
+	// +optional
+	Replication *Replication `json:"replication,omitempty"`
+	// Failover says how a lost primary is replaced, with replication mode
+	// PrimaryReplica.
+	// +optional
+	Failover *Failover `json:"failover,omitempty"`
+	// DNS configures the service's federated DNS names.
+	// +optional
+	DNS *DNS `json:"dns,omitempty"`
+}
+
+// OrdinalRange is the contiguous range of global ordinals one cluster runs.
+type OrdinalRange struct {
+	// Cluster is the MemberCluster running the range.
+	Cluster string `json:"cluster"`
+	// Start is the first ordinal of the range (the slice's
+	// spec.ordinals.start).
+	// +kubebuilder:validation:Minimum=0
+	Start int32 `json:"start"`
+	// Count is the number of ordinals (the slice's replicas).
+	// +kubebuilder:validation:Minimum=0
+	Count int32 `json:"count"`
+}
+
+// ClusterReplicaStatus counts one cluster's replicas.
+type ClusterReplicaStatus struct {
+	// Cluster is the MemberCluster.
+	Cluster string `json:"cluster"`
+	// Region of the cluster.
+	// +optional
+	Region string `json:"region,omitempty"`
+	// Replicas placed in the cluster.
+	Replicas int32 `json:"replicas"`
+	// ReadyReplicas of the cluster's slice.
+	ReadyReplicas int32 `json:"readyReplicas"`
+}
+
+// ReplicaRole is a replica's role in PrimaryReplica mode.
+// +kubebuilder:validation:Enum=Primary;SyncStandby;AsyncReplica;Fenced;Unknown
+type ReplicaRole string
+
+// Replica roles, in the order DNS SRV priorities follow.
+const (
+	RolePrimary      ReplicaRole = "Primary"
+	RoleSyncStandby  ReplicaRole = "SyncStandby"
+	RoleAsyncReplica ReplicaRole = "AsyncReplica"
+	RoleFenced       ReplicaRole = "Fenced"
+	RoleUnknown      ReplicaRole = "Unknown"
+)
+
+// ReplicaStatus is what the hub last saw of one replica.
+type ReplicaStatus struct {
+	// Ordinal is the replica's global ordinal.
+	Ordinal int32 `json:"ordinal"`
+	// Cluster runs the replica.
+	Cluster string `json:"cluster"`
+	// PodIP of the replica's pod.
+	// +optional
+	PodIP string `json:"podIP,omitempty"`
+	// Ready is the pod's readiness.
+	Ready bool `json:"ready"`
+	// Role in PrimaryReplica mode.
+	// +optional
+	Role ReplicaRole `json:"role,omitempty"`
+	// LagBytes is the replica's replication lag behind the primary.
+	// +optional
+	LagBytes *int64 `json:"lagBytes,omitempty"`
+}
+
+// PrimaryStatus names the fenced-in primary.
+type PrimaryStatus struct {
+	// Ordinal of the primary replica.
+	Ordinal int32 `json:"ordinal"`
+	// Cluster running the primary.
+	Cluster string `json:"cluster"`
+	// Epoch is the fencing epoch the primary was promoted in; it only grows.
+	// +kubebuilder:validation:Minimum=0
+	Epoch int64 `json:"epoch"`
+	// Since is when the primary was promoted.
+	// +optional
+	Since *metav1.Time `json:"since,omitempty"`
+}
+
+// FailoverRecord describes one past change of primary.
+type FailoverRecord struct {
+	// Time the new primary was published.
+	Time metav1.Time `json:"time"`
+	// Reason: LeaseExpired, Switchover, Manual or Drill.
+	Reason string `json:"reason"`
+	// FromOrdinal is the old primary's ordinal.
+	// +optional
+	FromOrdinal *int32 `json:"fromOrdinal,omitempty"`
+	// ToOrdinal is the new primary's ordinal.
+	ToOrdinal int32 `json:"toOrdinal"`
+	// Epoch of the promotion.
+	Epoch int64 `json:"epoch"`
+	// RTO is the time from detection to the new primary being published.
+	// +optional
+	RTO *metav1.Duration `json:"rto,omitempty"`
+	// DataLossBytes is the replication lag the new primary had at
+	// promotion: zero for a synchronous standby.
+	// +optional
+	DataLossBytes *int64 `json:"dataLossBytes,omitempty"`
+}
+
+// FederatedStatefulSetStatus is where every replica runs and how healthy it
+// is.
+type FederatedStatefulSetStatus struct {
+	// ObservedGeneration is the spec generation the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// Replicas is the number of replicas placed.
+	// +optional
+	Replicas int32 `json:"replicas,omitempty"`
+	// ReadyReplicas is the number of ready replicas over all clusters.
+	// +optional
+	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
+	// Ordinals is the ordinal map: the contiguous range each cluster runs,
+	// in the stable cluster order.
+	// +listType=atomic
+	// +optional
+	Ordinals []OrdinalRange `json:"ordinals,omitempty"`
+	// Clusters counts replicas per cluster.
+	// +listType=map
+	// +listMapKey=cluster
+	// +optional
+	Clusters []ClusterReplicaStatus `json:"clusters,omitempty"`
+	// ReplicaStatuses describe every replica, by ordinal.
+	// +listType=map
+	// +listMapKey=ordinal
+	// +optional
+	ReplicaStatuses []ReplicaStatus `json:"replicaStatuses,omitempty"`
+	// Primary is the fenced-in primary in PrimaryReplica mode.
+	// +optional
+	Primary *PrimaryStatus `json:"primary,omitempty"`
+	// Conditions: Placed, Available, Progressing, Degraded, FailingOver.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// FailoverHistory holds the last changes of primary, newest first.
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=10
+	// +optional
+	FailoverHistory []FailoverRecord `json:"failoverHistory,omitempty"`
+}
+
+// FederatedStatefulSet is a stateful service whose replicas the hub places
+// across member clusters, each replica keeping one global ordinal wherever
+// it runs.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:subresource:scale:specpath=.spec.replicas,statuspath=.status.replicas
+// +kubebuilder:resource:shortName=fss,categories=fedstate
+// +kubebuilder:printcolumn:name="Replicas",type=integer,JSONPath=`.spec.replicas`
+// +kubebuilder:printcolumn:name="Ready",type=integer,JSONPath=`.status.readyReplicas`
+// +kubebuilder:printcolumn:name="Primary",type=string,JSONPath=`.status.primary.cluster`
+// +kubebuilder:printcolumn:name="Epoch",type=integer,JSONPath=`.status.primary.epoch`
+// +kubebuilder:printcolumn:name="Available",type=string,JSONPath=`.status.conditions[?(@.type=="Available")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type FederatedStatefulSet struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// Spec is the desired state of the service.
+	Spec FederatedStatefulSetSpec `json:"spec"`
+	// Status is where every replica runs and how healthy it is.
+	// +optional
+	Status FederatedStatefulSetStatus `json:"status,omitempty"`
+}
+
+// FederatedStatefulSetList is a list of FederatedStatefulSet objects.
+//
+// +kubebuilder:object:root=true
+type FederatedStatefulSetList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	// Items are the services.
+	Items []FederatedStatefulSet `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&FederatedStatefulSet{}, &FederatedStatefulSetList{})
+}
