@@ -59,7 +59,7 @@ const (
 
 // Toleration lets a service place replicas on member clusters with a
 // matching taint.
-// +kubebuilder:validation:XValidation:rule="self.operator != 'Exists' || !has(self.value) || self.value == ''",message="value must be empty when operator is Exists"
+// +kubebuilder:validation:XValidation:rule="self.operator != 'Exists' || !has(self.value) || size(self.value) == 0",message="value must be empty when operator is Exists"
 type Toleration struct {
 	// Key of the taint to tolerate; empty with operator Exists tolerates
 	// every taint.
@@ -127,7 +127,7 @@ type ClusterPreference struct {
 }
 
 // Quorum constrains the region holding most replicas.
-// +kubebuilder:validation:XValidation:rule="self.rule == 'MajorityIn' ? has(self.region) && self.region != '' : !has(self.region) || self.region == ''",message="region is required with rule MajorityIn and not allowed otherwise",fieldPath=".region"
+// +kubebuilder:validation:XValidation:rule="self.rule == 'MajorityIn' ? (has(self.region) && size(self.region) > 0) : (!has(self.region) || size(self.region) == 0)",message="region is required with rule MajorityIn and not allowed otherwise",fieldPath=".region"
 type Quorum struct {
 	// Rule: None, NoRegionMajority or MajorityIn.
 	// +kubebuilder:default=None
