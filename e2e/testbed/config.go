@@ -84,39 +84,42 @@ const maxMembers = 200
 // Validate reports every bad field at once.
 func (c Config) Validate() error {
 	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
 	if c.StateDir == "" {
-		errs = append(errs, errors.New("StateDir: must be set"))
+		bad("StateDir", "must be set")
 	}
 	if c.Binaries.KubeAPIServer == "" || c.Binaries.Etcd == "" {
-		errs = append(errs, errors.New("Binaries: must be set (use Build or CachedBinaries)"))
+		bad("Binaries", "must be set (use Build or CachedBinaries)")
 	}
 	if len(c.Members) > maxMembers {
-		errs = append(errs, fmt.Errorf("Members: at most %d, got %d", maxMembers, len(c.Members)))
+		bad("Members", "at most %d, got %d", maxMembers, len(c.Members))
 	}
 	seen := map[string]bool{HubName: true}
 	for i, m := range c.Members {
 		if !dnsLabel.MatchString(m.Name) || len(m.Name) > 63 {
-			errs = append(errs, fmt.Errorf("Members[%d].Name: %q is not a DNS label", i, m.Name))
+			bad(fmt.Sprintf("Members[%d].Name", i), "%q is not a DNS label", m.Name)
 		}
 		if seen[m.Name] {
-			errs = append(errs, fmt.Errorf("Members[%d].Name: %q is used twice (or is the hub's name)", i, m.Name))
+			bad(fmt.Sprintf("Members[%d].Name", i), "%q is used twice (or is the hub's name)", m.Name)
 		}
 		seen[m.Name] = true
 		if m.Region == "" {
-			errs = append(errs, fmt.Errorf("Members[%d].Region: must be set", i))
+			bad(fmt.Sprintf("Members[%d].Region", i), "must be set")
 		}
 	}
 	if len(c.Members) > 0 && c.NodesPerMember < 1 {
-		errs = append(errs, fmt.Errorf("NodesPerMember: must be at least 1, got %d", c.NodesPerMember))
+		bad("NodesPerMember", "must be at least 1, got %d", c.NodesPerMember)
 	}
 	if c.VolumesPerMember < 0 {
-		errs = append(errs, fmt.Errorf("VolumesPerMember: must not be negative, got %d", c.VolumesPerMember))
+		bad("VolumesPerMember", "must not be negative, got %d", c.VolumesPerMember)
 	}
 	if c.ReadyTimeout <= 0 {
-		errs = append(errs, fmt.Errorf("ReadyTimeout: must be positive, got %s", c.ReadyTimeout))
+		bad("ReadyTimeout", "must be positive, got %s", c.ReadyTimeout)
 	}
 	if c.StopTimeout <= 0 {
-		errs = append(errs, fmt.Errorf("StopTimeout: must be positive, got %s", c.StopTimeout))
+		bad("StopTimeout", "must be positive, got %s", c.StopTimeout)
 	}
 	return errors.Join(errs...)
 }

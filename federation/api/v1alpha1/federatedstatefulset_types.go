@@ -293,7 +293,3 @@ type FederatedStatefulSetList struct {
 	// Items are the services.
 	Items []FederatedStatefulSet `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&FederatedStatefulSet{}, &FederatedStatefulSetList{})
-}

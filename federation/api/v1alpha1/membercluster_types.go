@@ -169,7 +169,3 @@ type MemberClusterList struct {
 	// Items are the member clusters.
 	Items []MemberCluster `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&MemberCluster{}, &MemberClusterList{})
-}
