@@ -14,10 +14,7 @@ stateful services across member Kubernetes clusters, keeps one writable
 primary through failures and serves federated DNS.
 
 It also runs a real local federation on one machine for development and
-tests (fedctl testbed), built from the Go module proxy.
-
-fedctl also works as a kubectl plugin: install it as kubectl-fedstate on
-your PATH and run "kubectl fedstate ...".`,
+tests (fedctl testbed), built from the Go module proxy.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

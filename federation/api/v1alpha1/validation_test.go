@@ -71,7 +71,7 @@ func TestInvalidFederatedStatefulSetIsRejectedNamingTheField(t *testing.T) {
 	}{
 		{
 			name:   "negative replicas",
-			mutate: func(s *v1alpha1.FederatedStatefulSetSpec) { s.Replicas = -1 },
+			mutate: func(s *v1alpha1.FederatedStatefulSetSpec) { s.Replicas, s.Replication.SyncReplicas = -1, 0 },
 			field:  "spec.replicas", message: "greater than or equal to 0",
 		},
 		{
@@ -150,6 +150,7 @@ func TestInvalidFederatedStatefulSetIsRejectedNamingTheField(t *testing.T) {
 			if !apierrors.IsInvalid(err) {
 				t.Fatalf("want an Invalid error, got %v", err)
 			}
+			t.Logf("rejected: %v", err)
 			if msg := err.Error(); !strings.Contains(msg, tc.field) || !strings.Contains(msg, tc.message) {
 				t.Errorf("error does not name %s with %q:\n%s", tc.field, tc.message, msg)
 			}
