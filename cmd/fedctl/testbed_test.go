@@ -1,0 +1,101 @@
+package main
+
+import (
+	"bytes"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/fedstate/fedstate/e2e/testbed"
+)
+
+// fedctl runs one fedctl command line in-process and returns its output.
+func fedctl(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	cmd := newRootCommand()
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(t.Context())
+	return out.String(), err
+}
+
+func TestTestbedCommandsDriveADetachedBed(t *testing.T) {
+	if _, err := testbed.Build(t.Context(), testbed.BuildConfig{CacheDir: testbed.DefaultCacheDir()}); err != nil {
+		t.Fatal(err)
+	}
+	state := filepath.Join(t.TempDir(), "bed")
+	flags := []string{"--state-dir", state, "--cache-dir", testbed.DefaultCacheDir()}
+	run := func(args ...string) string {
+		t.Helper()
+		out, err := fedctl(t, append(append([]string{"testbed"}, args...), flags...)...)
+		if err != nil {
+			t.Fatalf("fedctl testbed %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return out
+	}
+
+	out := run("up", "--member", "eu-1=eu-west/eu-west-a")
+	t.Cleanup(func() {
+		if bed, err := testbed.Attach(state); err == nil {
+			_ = bed.Close()
+		}
+	})
+	for _, want := range []string{"Test bed up", "hub", "eu-1", "eu-west", filepath.Join(state, "eu-1", "kubeconfig")} {
+		if !strings.Contains(out, want) {
+			t.Errorf("up output lacks %q:\n%s", want, out)
+		}
+	}
+	bed, err := testbed.Attach(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pids := bed.PIDs()
+
+	if out := run("status"); !strings.Contains(out, "eu-1     true") || !strings.Contains(out, "eu-1/kwok") {
+		t.Errorf("status does not show eu-1 ready with its processes:\n%s", out)
+	}
+	run("stop", "eu-1")
+	if out := run("status"); !strings.Contains(out, "eu-1     false") || !strings.Contains(out, "hub      true") {
+		t.Errorf("status after stop does not show eu-1 down and the hub up:\n%s", out)
+	}
+	run("start", "eu-1")
+	if out := run("status"); !strings.Contains(out, "eu-1     true") {
+		t.Errorf("status after start does not show eu-1 ready:\n%s", out)
+	}
+	restarted, err := testbed.Attach(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pids = append(pids, restarted.PIDs()...)
+
+	if out := run("down"); !strings.Contains(out, "stopped 7 processes") {
+		t.Errorf("down output:\n%s", out)
+	}
+	for _, pid := range pids {
+		if testbed.PIDAlive(pid) {
+			t.Errorf("process %d alive after down", pid)
+		}
+	}
+	if out, err := fedctl(t, append([]string{"testbed", "status"}, flags...)...); err == nil {
+		t.Errorf("status after down succeeded:\n%s", out)
+	}
+}
+
+func TestParseMembers(t *testing.T) {
+	got, err := parseMembers([]string{"eu-1=eu-west/eu-west-a", "us-1=us-east"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []testbed.MemberSpec{{Name: "eu-1", Region: "eu-west", Zone: "eu-west-a"}, {Name: "us-1", Region: "us-east"}}
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("parseMembers = %+v, want %+v", got, want)
+	}
+	if _, err := parseMembers([]string{"eu-1", "=x/y"}); err == nil || !strings.Contains(err.Error(), `"eu-1"`) || !strings.Contains(err.Error(), `"=x/y"`) {
+		t.Errorf("bad members: error %v should name both flags", err)
+	}
+	if d, err := parseMembers(nil); err != nil || len(d) != 3 {
+		t.Errorf("default members = %v, %v", d, err)
+	}
+}
