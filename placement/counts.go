@@ -25,10 +25,11 @@ type problem struct {
 	// sum over candidates that may hold replicas.
 	weight      []int64
 	totalWeight int64
-	// displaced is the price of one replica taken from a cluster that
-	// keeps being allowed to hold it: larger than any weight deviation, so
-	// no replica is displaced to improve weights.
-	displaced int64
+	// ignoreKept drops the displaced term of the cost (rebalancing).
+	ignoreKept bool
+	// free is how many replicas a candidate can gain without shifting a
+	// neighbour on the ordinal line; -1 means any number.
+	free []int
 	// rank orders equal choices: growth where it shifts nothing first.
 	rank []int
 	// infeasible is set by a rule that cannot hold whatever the counts.
@@ -43,22 +44,52 @@ type minDomains struct {
 	need  int
 }
 
-// cost is the price of running n replicas on candidate i: displaced
-// replicas first, then the distance from the weighted share.
-func (p *problem) cost(i, n int) int64 {
-	c := int64(0)
-	if k := p.cands[i].kept; n < k {
-		c += p.displaced * int64(k-n)
+// price is the cost of an allocation, compared in order: replicas taken
+// from clusters that may keep them, replicas that grow a cluster where it
+// shifts its neighbours, then the distance from the weighted shares.
+type price struct {
+	displaced, shifted int
+	gap                int64
+}
+
+func (a price) add(b price) price {
+	return price{a.displaced + b.displaced, a.shifted + b.shifted, a.gap + b.gap}
+}
+
+func (a price) sub(b price) price {
+	return price{a.displaced - b.displaced, a.shifted - b.shifted, a.gap - b.gap}
+}
+
+func (a price) less(b price) bool {
+	if a.displaced != b.displaced {
+		return a.displaced < b.displaced
 	}
-	dev := int64(n)*p.totalWeight - int64(p.replicas)*p.weight[i]
-	if dev < 0 {
-		dev = -dev
+	if a.shifted != b.shifted {
+		return a.shifted < b.shifted
 	}
-	return c + dev
+	return a.gap < b.gap
+}
+
+// cost is the price of running n replicas on candidate i. Each term is
+// convex in n.
+func (p *problem) cost(i, n int) price {
+	var c price
+	k := p.cands[i].kept
+	if n < k && !p.ignoreKept {
+		c.displaced = k - n
+	}
+	if f := p.free[i]; f >= 0 && n > k+f {
+		c.shifted = n - k - f
+	}
+	c.gap = int64(n)*p.totalWeight - int64(p.replicas)*p.weight[i]
+	if c.gap < 0 {
+		c.gap = -c.gap
+	}
+	return c
 }
 
 // marginal is the cost of one more replica on candidate i.
-func (p *problem) marginal(i, n int) int64 { return p.cost(i, n+1) - p.cost(i, n) }
+func (p *problem) marginal(i, n int) price { return p.cost(i, n+1).sub(p.cost(i, n)) }
 
 // solve allocates counts greedily: lower bounds first, from zones up to
 // regions, then the rest to the cheapest candidate with room. The costs are
@@ -184,7 +215,7 @@ func (p *problem) solve() []int {
 func (p *problem) better(i, ni, j, nj int) bool {
 	ci, cj := p.marginal(i, ni), p.marginal(j, nj)
 	if ci != cj {
-		return ci < cj
+		return ci.less(cj)
 	}
 	if p.rank[i] != p.rank[j] {
 		return p.rank[i] < p.rank[j]
@@ -207,10 +238,10 @@ func (p *problem) regionBound(r string) bound {
 }
 
 // totalCost is the cost of a whole allocation.
-func (p *problem) totalCost(n []int) int64 {
-	var c int64
+func (p *problem) totalCost(n []int) price {
+	var c price
 	for i, k := range n {
-		c += p.cost(i, k)
+		c = c.add(p.cost(i, k))
 	}
 	return c
 }

@@ -65,6 +65,21 @@ func Place(in Input) (Decision, error) {
 
 	counts, reasons := allocate(cands, in.Request, allocOptions{})
 	if counts == nil {
+		// The greedy allocation can miss a solution when minimum-domain
+		// rules meet other lower bounds; search before giving up.
+		hint := make([]int, len(cands))
+		for i, cd := range cands {
+			hint[i] = cd.kept
+		}
+		s := searcher{cands: cands, req: in.Request, stable: stable, hint: hint}
+		s.run()
+		if s.best != nil {
+			counts = s.best.counts
+		} else if s.exhausted {
+			reasons = append(reasons, "the search for an assignment stopped after its step limit; the request may still be schedulable")
+		}
+	}
+	if counts == nil {
 		d.Unschedulable, d.Reasons = true, reasons
 		d.Clusters = reports(cands, nil)
 		return d, nil
@@ -74,17 +89,17 @@ func Place(in Input) (Decision, error) {
 			counts = alt
 		}
 	}
-	slots, minimal := arrange(cands, counts, stable)
-	moves := movesOf(cands, slots, in.Request.Replicas)
+	best := improve(cands, in.Request, counts, stable)
 	if in.MoveBudget > 0 {
 		if alt, _ := allocate(cands, in.Request, allocOptions{ignoreKept: true}); alt != nil {
-			altSlots, altMinimal := arrange(cands, alt, stable)
-			altMoves := movesOf(cands, altSlots, in.Request.Replicas)
-			if len(altMoves)-len(moves) <= in.MoveBudget && weightGap(cands, in.Request, alt) < weightGap(cands, in.Request, counts) {
-				counts, slots, minimal, moves = alt, altSlots, altMinimal, altMoves
+			slots, minimal := arrange(cands, alt, stable)
+			p := plan{counts: alt, slots: slots, minimal: minimal, moves: len(movesOf(cands, slots, in.Request.Replicas)), gap: weightGap(cands, in.Request, alt)}
+			if p.moves-best.moves <= in.MoveBudget && p.gap < best.gap {
+				best = p
 			}
 		}
 	}
+	counts, slots, minimal, moves := best.counts, best.slots, best.minimal, movesOf(cands, best.slots, in.Request.Replicas)
 	d.MinimalMoves = minimal
 	start := 0
 	for _, s := range slots {
@@ -101,8 +116,7 @@ func Place(in Input) (Decision, error) {
 // of the allocation cost.
 func weightGap(cands []*candidate, req Request, counts []int) int64 {
 	p := newProblem(cands, req)
-	p.displaced = 0
-	return p.totalCost(counts)
+	return p.totalCost(counts).gap
 }
 
 // stableOrder lists candidate indexes with the preferred primary regions

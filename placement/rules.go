@@ -19,9 +19,7 @@ type allocOptions struct {
 // allocation meets every rule.
 func allocate(cands []*candidate, req Request, opt allocOptions) ([]int, []string) {
 	base := newProblem(cands, req)
-	if opt.ignoreKept {
-		base.displaced = 0
-	}
+	base.ignoreKept = opt.ignoreKept
 	if opt.needRegion != "" {
 		base.regionB[opt.needRegion] = base.regionBound(opt.needRegion).intersect(bound{1, req.Replicas})
 	}
@@ -35,14 +33,14 @@ func allocate(cands []*candidate, req Request, opt allocOptions) ([]int, []strin
 		}
 	}
 	var best []int
-	var bestCost int64
+	var bestCost price
 	// Each hard spread rule pins every eligible domain to [m, m+maxSkew]
 	// for some floor m; only a few floors let the counts add up.
 	var try func(k int, p *problem)
 	try = func(k int, p *problem) {
 		if k == len(hard) {
 			if n := p.solve(); n != nil {
-				if c := p.totalCost(n); best == nil || c < bestCost {
+				if c := p.totalCost(n); best == nil || c.less(bestCost) {
 					best, bestCost = n, c
 				}
 			}
@@ -71,16 +69,12 @@ func newProblem(cands []*candidate, req Request) *problem {
 		cands: cands, replicas: req.Replicas,
 		regionB: map[string]bound{}, zoneB: map[string]bound{},
 	}
-	tail, tailStart := -1, -1
-	for i, cd := range cands {
+	for _, cd := range cands {
 		p.region = append(p.region, cd.domainKey(ByRegion))
 		p.zone = append(p.zone, cd.domainKey(ByZone))
 		p.clusterB = append(p.clusterB, bound{cd.lo, cd.hi})
 		if cd.hi > 0 {
 			p.totalWeight += int64(cd.weight)
-		}
-		if cd.kept > 0 && cd.start > tailStart {
-			tail, tailStart = i, cd.start
 		}
 	}
 	uniform := p.totalWeight == 0
@@ -99,17 +93,58 @@ func newProblem(cands []*candidate, req Request) *problem {
 			}
 		}
 	}
-	p.displaced = 2*int64(p.replicas)*max(p.totalWeight, 1) + 1
 	// Growing a cluster in the middle of the ordinal line shifts its
-	// neighbours; growing the last one or a new one does not.
-	for i, cd := range cands {
+	// neighbours; growing the last one, a new one, or one beside replicas
+	// that must leave (into their place) does not.
+	p.free = freeGrowth(cands, req.Replicas)
+	for _, f := range p.free {
 		r := 1
-		if cd.kept == 0 || i == tail {
+		if f < 0 {
 			r = 0
 		}
 		p.rank = append(p.rank, r)
 	}
 	return p
+}
+
+// freeGrowth is how many replicas each candidate can gain without shifting
+// a neighbour: any number for a new cluster; for one on the ordinal line,
+// the room left beside it by neighbours that must leave and, at the end of
+// the line, by new ordinals.
+func freeGrowth(cands []*candidate, replicas int) []int {
+	free := make([]int, len(cands))
+	var line []int
+	kept := 0
+	for i, cd := range cands {
+		kept += cd.kept
+		if cd.kept == 0 {
+			free[i] = -1
+		} else {
+			line = append(line, i)
+		}
+	}
+	sort.Slice(line, func(a, b int) bool { return cands[line[a]].start < cands[line[b]].start })
+	// Walk the line; a run of vacated segments (and the new ordinals at
+	// the end) is room for the surviving clusters on either side of it.
+	run, left := 0, -1
+	for _, i := range line {
+		if cands[i].hi == 0 {
+			run += cands[i].kept
+			continue
+		}
+		if left >= 0 || run > 0 {
+			free[i] += run
+			if left >= 0 {
+				free[left] += run
+			}
+		}
+		run, left = 0, i
+	}
+	run += replicas - kept
+	if left >= 0 {
+		free[left] += run
+	}
+	return free
 }
 
 // clone copies the bounds so that a rule can narrow them.
