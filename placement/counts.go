@@ -36,6 +36,12 @@ type problem struct {
 	infeasible bool
 	// spread lists levels at which a number of domains must hold replicas.
 	spread []minDomains
+	// regionID and zoneID number the domains; regionOf and zoneOf give
+	// each candidate's; the members lists give each domain's candidates.
+	regionID, zoneID           map[string]int
+	regionOf, zoneOf           []int
+	regionMembers, zoneMembers map[string][]int
+	all                        []int
 }
 
 // minDomains asks for replicas in at least need domains of a level.
@@ -100,67 +106,40 @@ func (p *problem) solve() []int {
 	if p.infeasible {
 		return nil
 	}
-	n := make([]int, len(p.cands))
-	regionSum, zoneSum := map[string]int{}, map[string]int{}
-	total := 0
+	a := newAllocation(p)
 	for i, b := range p.clusterB {
 		if b.lo > b.hi {
 			return nil
 		}
-		n[i] = b.lo
-		regionSum[p.region[i]] += b.lo
-		zoneSum[p.zone[i]] += b.lo
-		total += b.lo
-	}
-	room := func(i int) bool {
-		return n[i] < p.clusterB[i].hi &&
-			zoneSum[p.zone[i]] < p.zoneBound(p.zone[i]).hi &&
-			regionSum[p.region[i]] < p.regionBound(p.region[i]).hi &&
-			total < p.replicas
-	}
-	add := func(i int) {
-		n[i]++
-		zoneSum[p.zone[i]]++
-		regionSum[p.region[i]]++
-		total++
-	}
-	// fill adds units to candidates picked by in until need() is false.
-	fill := func(in func(i int) bool, need func() bool) bool {
-		for need() {
-			best := -1
-			for i := range p.cands {
-				if in(i) && room(i) && (best < 0 || p.better(i, n[i], best, n[best])) {
-					best = i
-				}
-			}
-			if best < 0 {
-				return false
-			}
-			add(best)
-		}
-		return true
+		a.add(i, b.lo)
 	}
 	for _, z := range sortedKeys(p.zoneB) {
-		if !fill(func(i int) bool { return p.zone[i] == z }, func() bool { return zoneSum[z] < p.zoneB[z].lo }) {
+		if !a.fill(p.zoneMembers[z], func() bool { return a.zoneSum[p.zoneID[z]] < p.zoneB[z].lo }) {
 			return nil
 		}
 	}
 	for _, r := range sortedKeys(p.regionB) {
-		if !fill(func(i int) bool { return p.region[i] == r }, func() bool { return regionSum[r] < p.regionB[r].lo }) {
+		if _, ok := p.regionID[r]; !ok {
+			if p.regionB[r].lo > 0 {
+				return nil // a region no cluster is in
+			}
+			continue
+		}
+		if !a.fill(p.regionMembers[r], func() bool { return a.regionSum[p.regionID[r]] < p.regionB[r].lo }) {
 			return nil
 		}
 	}
-	for z, s := range zoneSum {
-		if s > p.zoneBound(z).hi {
+	for z, s := range a.zoneSum {
+		if s > a.zoneHi[z] {
 			return nil
 		}
 	}
-	for r, s := range regionSum {
-		if s > p.regionBound(r).hi {
+	for r, s := range a.regionSum {
+		if s > a.regionHi[r] {
 			return nil
 		}
 	}
-	if total > p.replicas {
+	if a.total > p.replicas {
 		return nil
 	}
 	// Spread rules with a minimum of domains: fill empty domains with
@@ -168,46 +147,94 @@ func (p *problem) solve() []int {
 	for _, md := range p.spread {
 		held := map[string]bool{}
 		for i, cd := range p.cands {
-			if n[i] > 0 {
+			if a.n[i] > 0 {
 				held[cd.domainKey(md.level)] = true
 			}
 		}
 		for len(held) < md.need {
 			best := -1
 			for i, cd := range p.cands {
-				if !held[cd.domainKey(md.level)] && room(i) && (best < 0 || p.better(i, n[i], best, n[best])) {
+				if !held[cd.domainKey(md.level)] && a.room(i) && (best < 0 || p.better(i, a.n[i], best, a.n[best])) {
 					best = i
 				}
 			}
 			if best < 0 {
 				return nil
 			}
-			add(best)
+			a.add(best, 1)
 			held[p.cands[best].domainKey(md.level)] = true
 		}
 	}
-	// The rest goes through a heap: one unit at a time to the cheapest
-	// candidate with room. A candidate without room never regains it.
-	h := &unitHeap{p: p, n: n}
-	for i := range p.cands {
-		if room(i) {
+	if !a.fill(p.all, func() bool { return a.total < p.replicas }) {
+		return nil
+	}
+	return a.n
+}
+
+// allocation is the state of one greedy run, with domain sums by index.
+type allocation struct {
+	p                  *problem
+	n                  []int
+	zoneSum, regionSum []int
+	zoneHi, regionHi   []int
+	total              int
+}
+
+func newAllocation(p *problem) *allocation {
+	a := &allocation{
+		p: p, n: make([]int, len(p.cands)),
+		zoneSum: make([]int, len(p.zoneID)), regionSum: make([]int, len(p.regionID)),
+		zoneHi: make([]int, len(p.zoneID)), regionHi: make([]int, len(p.regionID)),
+	}
+	for z, id := range p.zoneID {
+		a.zoneHi[id] = p.zoneBound(z).hi
+	}
+	for r, id := range p.regionID {
+		a.regionHi[id] = p.regionBound(r).hi
+	}
+	return a
+}
+
+func (a *allocation) add(i, k int) {
+	a.n[i] += k
+	a.zoneSum[a.p.zoneOf[i]] += k
+	a.regionSum[a.p.regionOf[i]] += k
+	a.total += k
+}
+
+// room reports whether candidate i can take one more replica.
+func (a *allocation) room(i int) bool {
+	return a.n[i] < a.p.clusterB[i].hi &&
+		a.zoneSum[a.p.zoneOf[i]] < a.zoneHi[a.p.zoneOf[i]] &&
+		a.regionSum[a.p.regionOf[i]] < a.regionHi[a.p.regionOf[i]] &&
+		a.total < a.p.replicas
+}
+
+// fill adds one replica at a time to the cheapest member with room until
+// need reports false; it fails when no member has room. A member without
+// room never regains it, so a heap with lazy removal serves.
+func (a *allocation) fill(members []int, need func() bool) bool {
+	if !need() {
+		return true
+	}
+	h := &unitHeap{p: a.p, n: a.n}
+	for _, i := range members {
+		if a.room(i) {
 			h.items = append(h.items, i)
 		}
 	}
 	heap.Init(h)
-	for total < p.replicas {
-		if h.Len() == 0 {
-			return nil
-		}
-		i := h.items[0]
-		if !room(i) {
+	for need() {
+		for h.Len() > 0 && !a.room(h.items[0]) {
 			heap.Pop(h)
-			continue
 		}
-		add(i)
+		if h.Len() == 0 {
+			return false
+		}
+		a.add(h.items[0], 1)
 		heap.Fix(h, 0)
 	}
-	return n
+	return true
 }
 
 // better reports whether one more unit on i (at count ni) is preferred to

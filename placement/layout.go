@@ -33,7 +33,9 @@ type layouter struct {
 	groups [][]int // new clusters by size, each in stable order
 	sizes  []int
 	memo   map[layoutKey]layoutResult
-	steps  int
+	// keepable[j] is the most the anchors from j on can keep.
+	keepable []int
+	steps    int
 	budget bool // set when maxLayoutSteps ran out
 }
 
@@ -78,6 +80,11 @@ func arrange(cands []*candidate, n []int, stable []int) ([]slot, bool) {
 	for g := range l.groups {
 		fill[g] = len(l.groups[g])
 	}
+	l.keepable = make([]int, len(l.anchor)+1)
+	for j := len(l.anchor) - 1; j >= 0; j-- {
+		a := l.anchor[j]
+		l.keepable[j] = l.keepable[j+1] + min(cands[a].kept, n[a])
+	}
 	l.search(0, nil, fill)
 	if l.budget {
 		return l.currentOrder(), false
@@ -109,10 +116,7 @@ func (l *layouter) overlap(i, q int) int {
 
 // bound is the most replicas the rest of the line can keep.
 func (l *layouter) bound(next int, floating []int) int {
-	b := 0
-	for _, a := range l.anchor[next:] {
-		b += min(l.cands[a].kept, l.n[a])
-	}
+	b := l.keepable[next]
 	for _, f := range floating {
 		b += min(l.cands[f].kept, l.n[f])
 	}

@@ -115,8 +115,23 @@ func Place(in Input) (Decision, error) {
 // weightGap is how far counts are from the weighted shares, in the units
 // of the allocation cost.
 func weightGap(cands []*candidate, req Request, counts []int) int64 {
-	p := newProblem(cands, req)
-	return p.totalCost(counts).gap
+	var total, eligible int64
+	for _, cd := range cands {
+		if cd.hi > 0 {
+			total += int64(cd.weight)
+			eligible++
+		}
+	}
+	var gap int64
+	for i, cd := range cands {
+		w, sum := int64(cd.weight), total
+		if total == 0 {
+			w, sum = 1, eligible
+		}
+		d := int64(counts[i])*sum - int64(req.Replicas)*w
+		gap += max(d, -d)
+	}
+	return gap
 }
 
 // stableOrder lists candidate indexes with the preferred primary regions

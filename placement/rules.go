@@ -69,9 +69,23 @@ func newProblem(cands []*candidate, req Request) *problem {
 		cands: cands, replicas: req.Replicas,
 		regionB: map[string]bound{}, zoneB: map[string]bound{},
 	}
-	for _, cd := range cands {
-		p.region = append(p.region, cd.domainKey(ByRegion))
-		p.zone = append(p.zone, cd.domainKey(ByZone))
+	p.regionID, p.zoneID = map[string]int{}, map[string]int{}
+	p.regionMembers, p.zoneMembers = map[string][]int{}, map[string][]int{}
+	for i, cd := range cands {
+		r, z := cd.domainKey(ByRegion), cd.domainKey(ByZone)
+		p.region = append(p.region, r)
+		p.zone = append(p.zone, z)
+		if _, ok := p.regionID[r]; !ok {
+			p.regionID[r] = len(p.regionID)
+		}
+		if _, ok := p.zoneID[z]; !ok {
+			p.zoneID[z] = len(p.zoneID)
+		}
+		p.regionOf = append(p.regionOf, p.regionID[r])
+		p.zoneOf = append(p.zoneOf, p.zoneID[z])
+		p.regionMembers[r] = append(p.regionMembers[r], i)
+		p.zoneMembers[z] = append(p.zoneMembers[z], i)
+		p.all = append(p.all, i)
 		p.clusterB = append(p.clusterB, bound{cd.lo, cd.hi})
 		if cd.hi > 0 {
 			p.totalWeight += int64(cd.weight)
