@@ -36,7 +36,7 @@ type layouter struct {
 	// keepable[j] is the most the anchors from j on can keep.
 	keepable []int
 	steps    int
-	budget bool // set when maxLayoutSteps ran out
+	budget   bool // set when maxLayoutSteps ran out
 }
 
 type layoutKey struct {
