@@ -36,8 +36,20 @@ generate: ## Generate deep-copy functions for the API types.
 manifests: ## Generate the CRD manifests into config/crd/bases.
 	$(GO) tool controller-gen crd paths=./federation/api/... output:crd:artifacts:config=config/crd/bases
 
+# placement is a pure core: no Kubernetes, etcd or gossip client anywhere in
+# its dependencies, and no clock among its own imports.
+PURE_FORBIDDEN := k8s.io/|sigs.k8s.io/controller-runtime|go.etcd.io/|github.com/hashicorp/memberlist
+
+.PHONY: check-imports
+check-imports: ## Fail if placement depends on client libraries, etcd, memberlist or the clock.
+	@bad=$$($(GO) list -deps ./placement | grep -E '^($(PURE_FORBIDDEN))' || true); \
+	  if [ -n "$$bad" ]; then echo "placement must not depend on:"; echo "$$bad" | head -5; exit 1; fi
+	@if $(GO) list -f '{{join .Imports "\n"}}' ./placement | grep -qx time; then \
+	  echo "placement must not import time: pass now in"; exit 1; fi
+	@echo "placement imports: ok"
+
 .PHONY: verify
-verify: generate manifests ## Fail on unformatted code, go vet findings, stale generated files or an untidy go.mod.
+verify: generate manifests check-imports ## Fail on unformatted code, go vet findings, stale generated files, forbidden imports in placement or an untidy go.mod.
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed on: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
@@ -65,6 +77,10 @@ testbed-status: build ## Show readiness and memory of the running test bed.
 .PHONY: bench-testbed
 bench-testbed: tools ## Measure test-bed start-up (hub + 3 members) and memory, 5 runs.
 	$(GO) test -run '^$$' -bench BenchmarkStart -benchtime 5x -count 1 ./e2e/testbed/
+
+.PHONY: bench-placement
+bench-placement: ## Benchmark the placement engine (ns/op and allocs/op per size).
+	$(GO) test -run '^$$' -bench BenchmarkPlace -benchmem -count 1 ./placement/
 
 .PHONY: clean
 clean: ## Remove bin/ (keeps the test-bed binary cache; `rm -rf .cache` drops it).

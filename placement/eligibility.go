@@ -96,7 +96,11 @@ func (cd *candidate) restrict(c Cluster, r Request, b Bounds) {
 		case NoSchedule:
 			if cd.hi > cd.cur {
 				cd.hi = cd.cur
-				cd.notes = append(cd.notes, fmt.Sprintf("tainted %s (not tolerated): keeps its %d, gets no new replicas", t, cd.cur))
+				if cd.cur == 0 {
+					cd.notes = append(cd.notes, fmt.Sprintf("tainted %s (not tolerated): gets no replicas", t))
+				} else {
+					cd.notes = append(cd.notes, fmt.Sprintf("tainted %s (not tolerated): keeps its %d, gets no new replicas", t, cd.cur))
+				}
 			}
 		}
 	}
