@@ -15,8 +15,6 @@ func (b bound) intersect(o bound) bound { return bound{max(b.lo, o.lo), min(b.hi
 type problem struct {
 	cands    []*candidate
 	replicas int
-	// region and zone map a candidate index to its domain keys.
-	region, zone []string
 	// regionB and zoneB bound the domains; absent means [0, replicas].
 	regionB, zoneB map[string]bound
 	// clusterB bounds each candidate (its lo/hi, narrowed by rules).

@@ -246,15 +246,6 @@ func refMinMoves(rcs []refCluster, n []int) int {
 	return best
 }
 
-// refDisplaced counts replicas that leave clusters still running some.
-func refDisplaced(rcs []refCluster, n []int) int {
-	d := 0
-	for i, rc := range rcs {
-		d += max(0, rc.kept-n[i])
-	}
-	return d
-}
-
 // randomInput makes a small random input: minClusters..maxClusters
 // clusters and minReplicas..maxReplicas replicas, with every kind of rule
 // now and then.

@@ -73,8 +73,6 @@ func newProblem(cands []*candidate, req Request) *problem {
 	p.regionMembers, p.zoneMembers = map[string][]int{}, map[string][]int{}
 	for i, cd := range cands {
 		r, z := cd.domainKey(ByRegion), cd.domainKey(ByZone)
-		p.region = append(p.region, r)
-		p.zone = append(p.zone, z)
 		if _, ok := p.regionID[r]; !ok {
 			p.regionID[r] = len(p.regionID)
 		}
