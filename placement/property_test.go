@@ -68,6 +68,13 @@ func checkAgainstReference(t *testing.T, in Input) {
 	if !d.MinimalMoves {
 		t.Fatalf("layout search ran out of steps on a small input: %+v", in)
 	}
+	// Planning again from the decision, nothing else changed, moves nothing.
+	steady := in
+	steady.Current = d.Assignment
+	replan, err := Place(steady)
+	if err != nil || replan.Unschedulable || len(replan.Moves) != 0 || !reflect.DeepEqual(replan.Assignment, d.Assignment) {
+		t.Fatalf("planning again from the decision changes it: %+v moves %+v (err %v, reasons %v)\ninput: %+v", replan.Assignment, replan.Moves, err, replan.Reasons, steady)
+	}
 }
 
 func TestPlaceAgreesWithBruteForce(t *testing.T) {
