@@ -57,7 +57,7 @@ func DefaultWriterConfig() WriterConfig {
 
 // Validate reports every bad field at once.
 func (c WriterConfig) Validate() error {
-	return errors.Join(validatePrefix(c.Prefix), positive("CommitTimeout", c.CommitTimeout))
+	return errors.Join(validatePrefix(c.Prefix), positive("commitTimeout", c.CommitTimeout))
 }
 
 // Writer builds the etcd operations that publish a service's DNS records.

@@ -38,7 +38,7 @@ func TestWriterSetPrimaryGuards(t *testing.T) {
 
 func TestWriterConfigValidate(t *testing.T) {
 	err := WriterConfig{Prefix: "fedstate", CommitTimeout: 0}.Validate()
-	want := "prefix \"fedstate\": must start and end with / and not be /\nCommitTimeout 0s: must be positive"
+	want := "prefix \"fedstate\": must start and end with / and not be /\ncommitTimeout 0s: must be positive"
 	if err == nil || err.Error() != want {
 		t.Fatalf("Validate = %v, want\n%s", err, want)
 	}
