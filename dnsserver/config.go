@@ -1,6 +1,7 @@
 package dnsserver
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -56,6 +57,16 @@ type Config struct {
 	MaxTCPQueries int
 	// ShutdownTimeout bounds graceful shutdown of the listeners.
 	ShutdownTimeout time.Duration
+	// TransferFrom are the client networks allowed to transfer the zone
+	// (AXFR, IXFR) over TCP; empty allows nobody.
+	TransferFrom []netip.Prefix
+	// TSIGKeys maps TSIG key names (fully qualified, lower case) to base64
+	// secrets (HMAC-SHA256 and the other algorithms miekg/dns knows); when
+	// set, zone transfers must be signed with one of them.
+	TSIGKeys map[string]string
+	// NotifyTargets are secondaries sent a NOTIFY (RFC 1996) each time the
+	// records change, so they transfer the new serial at once.
+	NotifyTargets []netip.AddrPort
 }
 
 // DefaultConfig returns the configuration of the local default: one server
@@ -143,6 +154,24 @@ func (c Config) Validate() error {
 	}
 	if c.MaxTCPQueries == 0 || c.MaxTCPQueries < -1 {
 		errs = append(errs, fmt.Errorf("maxTCPQueries %d: must be positive or -1", c.MaxTCPQueries))
+	}
+	for name, secret := range c.TSIGKeys {
+		if !isCanonicalName(name) {
+			errs = append(errs, fmt.Errorf("tsigKeys %q: not a lower-case fully qualified name", name))
+		}
+		if b, err := base64.StdEncoding.DecodeString(secret); err != nil || len(b) == 0 {
+			errs = append(errs, fmt.Errorf("tsigKeys %q: secret is not non-empty base64", name))
+		}
+	}
+	for i, p := range c.TransferFrom {
+		if !p.IsValid() {
+			errs = append(errs, fmt.Errorf("transferFrom[%d]: invalid prefix", i))
+		}
+	}
+	for i, t := range c.NotifyTargets {
+		if !t.IsValid() || t.Port() == 0 {
+			errs = append(errs, fmt.Errorf("notifyTargets[%d] %v: needs an address and a port", i, t))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -23,11 +23,20 @@ type SnapshotSource interface {
 type Handler struct {
 	src     SnapshotSource
 	metrics *Metrics
+	xfr     TransferPolicy
 }
 
 // NewHandler returns a Handler reading src; m may be nil in tests.
 func NewHandler(src SnapshotSource, m *Metrics) *Handler {
 	return &Handler{src: src, metrics: m}
+}
+
+// WithTransfers returns a copy of h that serves zone transfers over TCP
+// under policy p; without it every transfer is refused.
+func (h *Handler) WithTransfers(p TransferPolicy) *Handler {
+	c := *h
+	c.xfr = p
+	return &c
 }
 
 // Message sizes: RFC 1035 without EDNS, and the DNS Flag Day 2020 ceiling
@@ -46,11 +55,17 @@ func (h *Handler) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	if a, ok := w.LocalAddr().(*net.TCPAddr); ok && a != nil {
 		tcp = true
 	}
-	resp := h.Answer(req, tcp)
-	if resp == nil {
-		return
+	var rcode int
+	if tcp && isTransfer(req) {
+		rcode = h.transfer(w, req)
+	} else {
+		resp := h.Answer(req, tcp)
+		if resp == nil {
+			return
+		}
+		_ = w.WriteMsg(resp) // the client is gone: nothing to do
+		rcode = resp.Rcode
 	}
-	_ = w.WriteMsg(resp) // the client is gone: nothing to do
 	if h.metrics != nil {
 		transport := "udp"
 		if tcp {
@@ -60,7 +75,7 @@ func (h *Handler) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 		if len(req.Question) > 0 {
 			qtype = qtypeLabel(req.Question[0].Qtype)
 		}
-		h.metrics.queries.WithLabelValues(qtype, dns.RcodeToString[resp.Rcode]).Inc()
+		h.metrics.queries.WithLabelValues(qtype, dns.RcodeToString[rcode]).Inc()
 		h.metrics.latency.WithLabelValues(transport).Observe(time.Since(start).Seconds())
 	}
 }
@@ -131,7 +146,7 @@ func (h *Handler) resolve(m *dns.Msg, q dns.Question) {
 		return
 	}
 	if q.Qtype == dns.TypeAXFR || q.Qtype == dns.TypeIXFR {
-		m.Rcode = dns.RcodeRefused // zone transfer is not offered yet
+		m.Rcode = dns.RcodeRefused // zone transfers run over TCP only
 		return
 	}
 	if nd != nil && nd.primary && h.src.Stale() {
@@ -178,6 +193,13 @@ func fit(m *dns.Msg, limit int) {
 	}
 	m.Truncated = true
 	m.Answer, m.Ns, m.Extra = nil, nil, opt
+}
+
+// isTransfer reports whether req is a well-formed AXFR or IXFR query.
+func isTransfer(req *dns.Msg) bool {
+	return !req.Response && req.Opcode == dns.OpcodeQuery && len(req.Question) == 1 &&
+		req.Question[0].Qclass == dns.ClassINET &&
+		(req.Question[0].Qtype == dns.TypeAXFR || req.Question[0].Qtype == dns.TypeIXFR)
 }
 
 func qtypeLabel(t uint16) string {

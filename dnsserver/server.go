@@ -40,7 +40,8 @@ func New(cfg Config, cli *clientv3.Client, reg prometheus.Registerer) (*Server, 
 	if err != nil {
 		return nil, err
 	}
-	return &Server{cfg: cfg, source: src, handler: NewHandler(src, m)}, nil
+	h := NewHandler(src, m).WithTransfers(TransferPolicy{Allow: cfg.TransferFrom, RequireTSIG: len(cfg.TSIGKeys) > 0})
+	return &Server{cfg: cfg, source: src, handler: h}, nil
 }
 
 // Source returns the server's snapshot source.
@@ -66,11 +67,16 @@ func (s *Server) Run(ctx context.Context) error {
 // stops accepting queries, lets in-flight ones finish within
 // Config.ShutdownTimeout and returns. It closes pc and ln. It blocks.
 func (s *Server) Serve(ctx context.Context, pc net.PacketConn, ln net.Listener) error {
-	udp := &dns.Server{PacketConn: pc, Handler: s.handler, UDPSize: udpReadSize}
-	tcp := &dns.Server{Listener: ln, Handler: s.handler, MaxTCPQueries: s.cfg.MaxTCPQueries,
+	var tsig map[string]string
+	if len(s.cfg.TSIGKeys) > 0 {
+		tsig = s.cfg.TSIGKeys
+	}
+	udp := &dns.Server{PacketConn: pc, Handler: s.handler, UDPSize: udpReadSize, TsigSecret: tsig}
+	tcp := &dns.Server{Listener: ln, Handler: s.handler, MaxTCPQueries: s.cfg.MaxTCPQueries, TsigSecret: tsig,
 		IdleTimeout: func() time.Duration { return s.cfg.TCPIdleTimeout }}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return s.source.Run(gctx) })
+	g.Go(func() error { s.notifyLoop(gctx); return nil })
 	for _, srv := range []*dns.Server{udp, tcp} {
 		started, served := make(chan struct{}), make(chan struct{})
 		srv.NotifyStartedFunc = func() { close(started) }

@@ -22,6 +22,7 @@ type Source struct {
 	cur       atomic.Pointer[Snapshot]
 	lastHeard atomic.Int64 // unix nanoseconds of the last sign of life of the watch
 	stale     atomic.Bool
+	changed   chan struct{} // one pending signal: the records changed
 }
 
 // NewSource returns a Source reading cfg.Prefix from cli. It validates cfg.
@@ -32,7 +33,7 @@ func NewSource(cfg Config, cli *clientv3.Client, m *Metrics) (*Source, error) {
 	if cli == nil || m == nil {
 		return nil, errors.New("dnsserver: NewSource needs an etcd client and metrics")
 	}
-	return &Source{cfg: cfg, cli: cli, metrics: m, now: time.Now}, nil
+	return &Source{cfg: cfg, cli: cli, metrics: m, now: time.Now, changed: make(chan struct{}, 1)}, nil
 }
 
 // Snapshot returns the snapshot being served, nil before the first load.
@@ -41,6 +42,10 @@ func (s *Source) Snapshot() *Snapshot { return s.cur.Load() }
 // Stale reports whether the watch has been lost for longer than
 // Config.StaleAfter (or no snapshot was ever loaded).
 func (s *Source) Stale() bool { return s.stale.Load() || s.cur.Load() == nil }
+
+// Changed receives a value after the records changed (coalesced: several
+// changes may give one value). Serial-only advances do not count.
+func (s *Source) Changed() <-chan struct{} { return s.changed }
 
 // Age is the time since the watch last proved alive.
 func (s *Source) Age() time.Duration {
@@ -149,6 +154,12 @@ func (s *Source) install(ctx context.Context, base *Snapshot, rev int64, changes
 	s.cur.Store(next)
 	s.metrics.serial.Set(float64(next.Serial()))
 	s.heard(ctx)
+	if len(changes) > 0 {
+		select {
+		case s.changed <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // heard records a sign of life of the watch and ends a stale period.

@@ -36,6 +36,9 @@ type dnsOptions struct {
 	etcdCA        string
 	metricsListen string
 	verbosity     int
+	transferFrom  []string
+	tsigKeys      []string
+	notify        []string
 }
 
 func newDNSCommand() *cobra.Command { return newDNSCommandWith(&dnsOptions{}) }
@@ -98,6 +101,9 @@ func (o *dnsOptions) addFlags(cmd *cobra.Command) {
 	f.StringVar(&o.etcdKey, "etcd-key", "", "client key file for etcd over TLS")
 	f.StringVar(&o.etcdCA, "etcd-ca", "", "CA bundle that signed etcd's serving certificate")
 	f.StringVar(&o.metricsListen, "metrics-listen", "127.0.0.1:9153", "HTTP address (IP:port) of /metrics, /healthz and /readyz; empty disables it")
+	f.StringSliceVar(&o.transferFrom, "transfer-from", nil, "client networks (CIDR, comma-separated or repeated) allowed to transfer the zone over TCP (AXFR, IXFR); none by default")
+	f.StringArrayVar(&o.tsigKeys, "tsig-key", nil, "TSIG key as NAME:BASE64SECRET (repeatable); when given, zone transfers must be signed with one of them")
+	f.StringSliceVar(&o.notify, "notify", nil, "secondaries (IP:port, comma-separated or repeated) sent a NOTIFY whenever the records change")
 	f.IntVarP(&o.verbosity, "v", "v", 0, "log verbosity: 0 for changes of state, 1 and more for detail")
 }
 
@@ -115,6 +121,31 @@ func (o *dnsOptions) config() (dnsserver.Config, error) {
 		}
 	}
 	var errs []error
+	for _, s := range o.transferFrom {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--transfer-from %q: %w", s, err))
+		}
+		cfg.TransferFrom = append(cfg.TransferFrom, p)
+	}
+	for _, s := range o.tsigKeys {
+		name, secret, ok := strings.Cut(s, ":")
+		if !ok {
+			errs = append(errs, fmt.Errorf("--tsig-key %q: want NAME:BASE64SECRET", s))
+			continue
+		}
+		if cfg.TSIGKeys == nil {
+			cfg.TSIGKeys = map[string]string{}
+		}
+		cfg.TSIGKeys[name] = secret
+	}
+	for _, s := range o.notify {
+		ap, err := netip.ParseAddrPort(s)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--notify %q: %w", s, err))
+		}
+		cfg.NotifyTargets = append(cfg.NotifyTargets, ap)
+	}
 	if err := cfg.Validate(); err != nil {
 		errs = append(errs, err)
 	}

@@ -69,6 +69,19 @@ func TestDNSOptionsConfig(t *testing.T) {
 		{name: "every bad flag reported at once", args: []string{"--zone", "Example.com", "--ttl", "1500ms",
 			"--stale-after", "1s", "--progress-interval", "2s", "--metrics-listen", "localhost", "--etcd-cert", "c.pem"},
 			wantErr: []string{`zone "Example.com"`, "ttl 1.5s", "progressInterval 2s", `--metrics-listen "localhost"`, "--etcd-cert and --etcd-key"}},
+		{name: "transfers", args: []string{"--transfer-from", "127.0.0.0/8,::1/128", "--tsig-key", "xfr.fedstate.local.:c2VjcmV0",
+			"--notify", "127.0.0.1:5300"},
+			check: func(t *testing.T, o *dnsOptions) {
+				cfg, err := o.config()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(cfg.TransferFrom) != 2 || cfg.TSIGKeys["xfr.fedstate.local."] != "c2VjcmV0" || len(cfg.NotifyTargets) != 1 {
+					t.Errorf("config %+v", cfg)
+				}
+			}},
+		{name: "bad transfer flags", args: []string{"--transfer-from", "10.0.0.0", "--tsig-key", "nokey", "--notify", "127.0.0.1"},
+			wantErr: []string{`--transfer-from "10.0.0.0"`, `--tsig-key "nokey"`, `--notify "127.0.0.1"`}},
 		{name: "in-zone name server without address", args: []string{"--nameserver", "ns2.fedstate.local."},
 			wantErr: []string{`"ns2.fedstate.local.": in the zone, so it needs Addrs`}},
 		{name: "bad name server address", args: []string{"--nameserver", "ns.example.=300.1.1.1"},
