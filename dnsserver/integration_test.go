@@ -320,3 +320,22 @@ func TestWatchPartition(t *testing.T) {
 		t.Errorf("fedstate_dns_watch_stale = %v, %v; want 0", v, err)
 	}
 }
+
+// TestIdleWatchStaysFresh checks that progress notifications alone keep an
+// idle watch alive: no writes for several bounds, never stale.
+func TestIdleWatchStaysFresh(t *testing.T) {
+	const prefix = "/it-idle/"
+	cfg := integrationConfig(prefix)
+	s := startServer(t, cfg)
+	publish(t, prefix)
+	poll(t, 5*time.Second, "records served", func() error { return s.wantA("db-1.db.prod.svc."+z, "127.13.0.2", dns.RcodeSuccess) })
+	deadline := time.Now().Add(3 * cfg.StaleAfter)
+	tick := time.NewTicker(cfg.ProgressInterval / 2)
+	defer tick.Stop()
+	for time.Now().Before(deadline) {
+		<-tick.C
+		if err := s.srv.Healthy(); err != nil {
+			t.Fatalf("idle server went stale: %v", err)
+		}
+	}
+}

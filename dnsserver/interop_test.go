@@ -13,7 +13,7 @@ import (
 
 // tool returns the path of an interoperability client or fails the test
 // with the package to install (.ci/run installs both).
-func tool(t *testing.T, name, pkg string) string {
+func tool(t testing.TB, name, pkg string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
