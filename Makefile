@@ -17,7 +17,7 @@ help: ## List the targets with a line of explanation each.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: build
-build: ## Build fedctl into bin/.
+build: ## Build fedctl and fedstate into bin/.
 	$(GO) build -o $(BIN)/ ./cmd/...
 
 .PHONY: tools
@@ -81,6 +81,19 @@ bench-testbed: tools ## Measure test-bed start-up (hub + 3 members) and memory, 
 .PHONY: bench-placement
 bench-placement: ## Benchmark the placement engine (ns/op and allocs/op per size).
 	$(GO) test -run '^$$' -bench BenchmarkPlace -benchmem -count 1 ./placement/
+
+# CoreDNS, the DNS server bench-dns compares against, built from the module proxy.
+COREDNS_VERSION := v1.15.0
+COREDNS         := $(FEDSTATE_CACHE_DIR)/coredns-$(COREDNS_VERSION)/coredns
+
+$(COREDNS):
+	GOBIN=$(dir $(COREDNS)) $(GO) install github.com/coredns/coredns@$(COREDNS_VERSION)
+
+.PHONY: bench-dns
+bench-dns: $(COREDNS) ## Measure fedstate dns against CoreDNS (file plugin) with dnsperf, servers on CPU 0, load on CPU 1.
+	$(GO) build -o $(BIN)/ ./cmd/fedstate
+	FEDSTATE_BIN=$(CURDIR)/$(BIN)/fedstate COREDNS_BIN=$(COREDNS) taskset -c 1 \
+	  $(GO) test -run '^$$' -bench BenchmarkDNSPerf -benchtime 1x -count 1 -timeout 20m -v ./dnsserver/
 
 .PHONY: clean
 clean: ## Remove bin/ (keeps the test-bed binary cache; `rm -rf .cache` drops it).

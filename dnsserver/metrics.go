@@ -1,0 +1,57 @@
+package dnsserver
+
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the Prometheus collectors of one DNS server. Their names
+// follow fedstate_dns_<name>_<unit|total>; every label is bounded.
+type Metrics struct {
+	queries      *prometheus.CounterVec
+	latency      *prometheus.HistogramVec
+	serial       prometheus.Gauge
+	watchLag     prometheus.Gauge
+	stale        prometheus.Gauge
+	rebuilds     prometheus.Counter
+	rebuildTime  prometheus.Histogram
+	recordErrors prometheus.Counter
+}
+
+// NewMetrics creates the collectors and registers them on reg.
+func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
+	m := &Metrics{
+		queries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "fedstate_dns_queries_total", Help: "DNS queries answered, by query type and response code.",
+		}, []string{"qtype", "rcode"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "fedstate_dns_query_duration_seconds", Help: "Time to build and write an answer, by transport.",
+			Buckets: prometheus.ExponentialBuckets(10e-6, 2.5, 10),
+		}, []string{"transport"}),
+		serial: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "fedstate_dns_snapshot_serial", Help: "SOA serial (etcd revision, low 32 bits) of the snapshot being served.",
+		}),
+		watchLag: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "fedstate_dns_watch_lag_seconds", Help: "Seconds since the etcd watch last proved alive (event or progress notification).",
+		}),
+		stale: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "fedstate_dns_watch_stale", Help: "1 while the watch is lost beyond the bound and primary names answer SERVFAIL.",
+		}),
+		rebuilds: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "fedstate_dns_snapshot_rebuilds_total", Help: "Snapshots built (full loads and incremental updates).",
+		}),
+		rebuildTime: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "fedstate_dns_snapshot_rebuild_duration_seconds", Help: "Time to build a new snapshot.",
+			Buckets: prometheus.ExponentialBuckets(10e-6, 4, 10),
+		}),
+		recordErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "fedstate_dns_record_errors_total", Help: "etcd keys or values left out of the snapshot because they are malformed.",
+		}),
+	}
+	var errs []error
+	for _, c := range []prometheus.Collector{m.queries, m.latency, m.serial, m.watchLag, m.stale, m.rebuilds, m.rebuildTime, m.recordErrors} {
+		errs = append(errs, reg.Register(c))
+	}
+	return m, errors.Join(errs...)
+}
