@@ -33,7 +33,82 @@ const (
 	ReasonMemberUnreachable = "MemberUnreachable"
 	// ReasonNoCandidate: no replica may be promoted within the RPO budget.
 	ReasonNoCandidate = "NoCandidate"
+	// ReasonPlaced: every ordinal has a cluster.
+	ReasonPlaced = "Placed"
+	// ReasonMovingReplicas: ordinals are moving between clusters; the
+	// message names them.
+	ReasonMovingReplicas = "MovingReplicas"
+	// ReasonScaling: slices are growing or shrinking to the new replica
+	// count or waiting for replicas to become ready.
+	ReasonScaling = "Scaling"
+	// ReasonConverged: every slice matches the placement and is ready.
+	ReasonConverged = "Converged"
+	// ReasonReplicasReady: enough replicas are ready.
+	ReasonReplicasReady = "ReplicasReady"
+	// ReasonReplicasNotReady: too few replicas are ready; the message
+	// names those that are not.
+	ReasonReplicasNotReady = "ReplicasNotReady"
+	// ReasonApplyFailed: a slice could not be written to a cluster.
+	ReasonApplyFailed = "ApplyFailed"
+	// ReasonHealthy: every cluster holding replicas is reachable.
+	ReasonHealthy = "Healthy"
 )
+
+// Labels the hub puts on every object it writes in a member cluster.
+const (
+	// LabelService names the FederatedStatefulSet (same namespace) that
+	// owns a member object.
+	LabelService = "fedstate.io/service"
+	// LabelCluster names the member cluster a slice was rendered for.
+	LabelCluster = "fedstate.io/cluster"
+	// LabelManagedBy marks objects written by the hub.
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	// ManagedByHub is LabelManagedBy's value on the hub's objects.
+	ManagedByHub = "fedstate-hub"
+)
+
+// MovePhase is where one ordinal's move between clusters stands.
+// +kubebuilder:validation:Enum=Draining;WaitingForData;Starting
+type MovePhase string
+
+// Move phases, in order.
+const (
+	// MoveDraining: the source slice no longer includes the ordinal; the
+	// hub waits until its pod is gone from the source cluster.
+	MoveDraining MovePhase = "Draining"
+	// MoveWaitingForData: the pod is gone; the hub waits for the data gate
+	// (the replica's data being ready in the destination).
+	MoveWaitingForData MovePhase = "WaitingForData"
+	// MoveStarting: the destination slice includes the ordinal.
+	MoveStarting MovePhase = "Starting"
+)
+
+// OrdinalMove is one replica moving from one cluster to another.
+type OrdinalMove struct {
+	// Ordinal of the moving replica.
+	Ordinal int32 `json:"ordinal"`
+	// From is the cluster the replica leaves.
+	From string `json:"from"`
+	// To is the cluster the replica moves to.
+	To string `json:"to"`
+	// Phase of the move.
+	Phase MovePhase `json:"phase"`
+	// Since is when the move entered its phase.
+	// +optional
+	Since *metav1.Time `json:"since,omitempty"`
+}
+
+// LeftBehind records member objects the hub could not remove.
+type LeftBehind struct {
+	// Cluster holding the objects.
+	Cluster string `json:"cluster"`
+	// Objects, as kind/namespace/name.
+	// +listType=atomic
+	Objects []string `json:"objects"`
+	// Reason the objects stay, e.g. the cluster was unreachable past the
+	// deletion timeout.
+	Reason string `json:"reason"`
+}
 
 // ServicePort is a port the service's replicas listen on; it appears in the
 // headless Service of every slice and in SRV names.
@@ -244,6 +319,15 @@ type FederatedStatefulSetStatus struct {
 	// +listMapKey=ordinal
 	// +optional
 	ReplicaStatuses []ReplicaStatus `json:"replicaStatuses,omitempty"`
+	// Moves are the replicas moving between clusters now.
+	// +listType=map
+	// +listMapKey=ordinal
+	// +optional
+	Moves []OrdinalMove `json:"moves,omitempty"`
+	// LeftBehind lists member objects the hub gave up removing.
+	// +listType=atomic
+	// +optional
+	LeftBehind []LeftBehind `json:"leftBehind,omitempty"`
 	// Primary is the fenced-in primary in PrimaryReplica mode.
 	// +optional
 	Primary *PrimaryStatus `json:"primary,omitempty"`
