@@ -33,16 +33,16 @@ func TestStep(t *testing.T) {
 	}, {
 		name: "scale up waits for a terminating pod of the same name elsewhere",
 		in: StepInput{
-			Current:  map[string]Span{"a": {0, 2}, "b": {2, 1}},
-			Target:   map[string]Span{"a": {0, 2}, "b": {2, 2}}, Replicas: 4, Budget: 1,
+			Current: map[string]Span{"a": {0, 2}, "b": {2, 1}},
+			Target:  map[string]Span{"a": {0, 2}, "b": {2, 2}}, Replicas: 4, Budget: 1,
 			Occupied: map[int][]string{3: {"a"}},
 		},
 		wantDesired: map[string]Span{"a": {0, 2}, "b": {2, 1}},
 	}, {
 		name: "a pod terminating in its own target cluster does not block",
 		in: StepInput{
-			Current:  map[string]Span{"a": {0, 2}, "b": {2, 1}},
-			Target:   map[string]Span{"a": {0, 2}, "b": {2, 2}}, Replicas: 4, Budget: 1,
+			Current: map[string]Span{"a": {0, 2}, "b": {2, 1}},
+			Target:  map[string]Span{"a": {0, 2}, "b": {2, 2}}, Replicas: 4, Budget: 1,
 			Occupied: map[int][]string{3: {"b"}},
 		},
 		wantDesired: map[string]Span{"a": {0, 2}, "b": {2, 2}},
