@@ -1,0 +1,92 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaultHubValid(t *testing.T) {
+	if err := DefaultHub().Validate(); err != nil {
+		t.Fatalf("DefaultHub().Validate() = %v", err)
+	}
+}
+
+func TestHubValidateReportsEveryField(t *testing.T) {
+	h := DefaultHub()
+	h.MetricsAddress = "localhost"
+	h.LeaderElection.Namespace = ""
+	h.LeaderElection.LeaseDuration = time.Second
+	h.Members.Burst = 0
+	h.Services.Workers = 0
+	h.Services.DeletionTimeout = -time.Second
+	err := h.Validate()
+	if err == nil {
+		t.Fatal("Validate accepted a bad configuration")
+	}
+	for _, field := range []string{"metricsAddress", "leaderElection.namespace", "leaderElection.leaseDuration", "members.burst", "services.workers", "services.deletionTimeout"} {
+		if !strings.Contains(err.Error(), field+":") {
+			t.Errorf("error does not name %s:\n%v", field, err)
+		}
+	}
+}
+
+func TestLoadHub(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "hub.yaml")
+	file := `
+metricsAddress: 127.0.0.1:9090
+leaderElection:
+  enabled: false
+members:
+  probeInterval: 2s
+services:
+  deletionTimeout: 45s
+`
+	if err := os.WriteFile(path, []byte(file), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h, err := LoadHub(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := DefaultHub()
+	want.MetricsAddress = "127.0.0.1:9090"
+	want.LeaderElection.Enabled = false
+	want.Members.ProbeInterval = 2 * time.Second
+	want.Services.DeletionTimeout = 45 * time.Second
+	if h != want {
+		t.Errorf("LoadHub = %+v\nwant %+v", h, want)
+	}
+
+	for name, bad := range map[string]string{
+		"unknown field":     "metricAddress: 127.0.0.1:1\n",
+		"unknown nested":    "services:\n  worker: 3\n",
+		"bad duration":      "leaderElection:\n  leaseDuration: fifteen\n",
+		"not a mapping":     "- a\n- b\n",
+		"wrong scalar type": "services:\n  workers: many\n",
+	} {
+		var h Hub
+		if err := ParseHub([]byte(bad), &h); err == nil {
+			t.Errorf("%s: ParseHub(%q) accepted it", name, bad)
+		}
+	}
+	if _, err := LoadHub(filepath.Join(dir, "missing.yaml")); err == nil {
+		t.Error("LoadHub of a missing file succeeded")
+	}
+}
+
+func FuzzParseHub(f *testing.F) {
+	f.Add([]byte("metricsAddress: 127.0.0.1:9090\nservices:\n  workers: 3\n"))
+	f.Add([]byte("members: {probeInterval: 1s, probeTimeout: 500ms}"))
+	f.Add([]byte("{}"))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		h := DefaultHub()
+		if err := ParseHub(raw, &h); err != nil {
+			return
+		}
+		_ = h.Validate() // must not panic
+	})
+}
