@@ -15,6 +15,6 @@ as subcommands of the same binary.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newDNSCommand())
+	root.AddCommand(newDNSCommand(), newHubCommand())
 	return root
 }

@@ -1,0 +1,222 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/go-logr/logr"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/fedstate/fedstate/config"
+	"github.com/fedstate/fedstate/federation/api/v1alpha1"
+	"github.com/fedstate/fedstate/federation/members"
+	"github.com/fedstate/fedstate/federation/statefulset"
+)
+
+// hubOptions are the flags of fedstate hub.
+type hubOptions struct {
+	file       string
+	kubeconfig string
+	cfg        config.Hub // flag values; only flags set on the command line override the file
+	verbosity  int
+}
+
+func newHubCommand() *cobra.Command {
+	o := &hubOptions{cfg: config.DefaultHub()}
+	cmd := &cobra.Command{
+		Use:   "hub",
+		Short: "Run the hub: place FederatedStatefulSets on member clusters and report where every replica is",
+		Long: `fedstate hub runs the hub's controllers against the hub cluster's API server:
+
+  - the member registry connects to every MemberCluster through the kubeconfig
+    in its Secret, probes its /readyz, and reports Ready and Reachable with
+    its capacity;
+  - the FederatedStatefulSet controller asks placement where every ordinal
+    runs, applies one slice per member (a StatefulSet with
+    spec.ordinals.start, its headless Service and a PodDisruptionBudget
+    share) with server-side apply, reverts edits made to slices in members,
+    moves ordinals between members one at a time so that no replica name
+    ever exists in two clusters, and writes the ordinal map, per-replica pod
+    IPs and readiness, and the conditions Placed, Available, Progressing and
+    Degraded into the service's status.
+
+An unreachable member never causes deletions or moves: the hub waits for it
+and says so in the Degraded condition. Deleting a service removes its slices
+from every reachable member; an unreachable member delays that for at most
+services.deletionTimeout, after which the hub records in an event what it
+left there.
+
+Configuration comes from --config (YAML; every field and default is in
+docs/hub.md) and the flags below, which override the file. Metrics
+(fedstate_reconcile_*, fedstate_cluster_replicas, fedstate_members_*) are
+served at /metrics; health at /healthz and /readyz. With leader election on
+(the default), several hubs may run; only the leader writes. SIGINT or
+SIGTERM stops the hub.`,
+		Example: `  # Against the hub cluster of the current kubeconfig context:
+  fedstate hub
+
+  # A configuration file, a kubeconfig and one hub only:
+  fedstate hub --config hub.yaml --kubeconfig hub.kubeconfig --leader-elect=false`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := o.config(cmd.Flags())
+			if err != nil {
+				return err
+			}
+			rc, err := restConfig(o.kubeconfig)
+			if err != nil {
+				return err
+			}
+			return runHub(cmd.Context(), cfg, rc, cmd.ErrOrStderr(), o.verbosity)
+		},
+	}
+	f := cmd.Flags()
+	c := &o.cfg
+	f.StringVar(&o.file, "config", "", "hub configuration file (YAML); flags override it")
+	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig of the hub cluster (default: $KUBECONFIG, ~/.kube/config, or in-cluster)")
+	f.StringVar(&c.MetricsAddress, "metrics-bind-address", c.MetricsAddress, "IP:port of /metrics; empty disables it")
+	f.StringVar(&c.HealthAddress, "health-probe-bind-address", c.HealthAddress, "IP:port of /healthz and /readyz; empty disables them")
+	f.BoolVar(&c.LeaderElection.Enabled, "leader-elect", c.LeaderElection.Enabled, "elect a leader among hub replicas through a Lease; only the leader writes")
+	f.StringVar(&c.LeaderElection.Namespace, "leader-election-namespace", c.LeaderElection.Namespace, "namespace of the leader-election Lease in the hub cluster")
+	f.IntVar(&c.Services.Workers, "workers", c.Services.Workers, "services reconciled at once")
+	f.DurationVar(&c.Services.DeletionTimeout, "deletion-timeout", c.Services.DeletionTimeout, "how long deleting a service waits for an unreachable member before leaving its slice there")
+	f.DurationVar(&c.Members.ProbeInterval, "probe-interval", c.Members.ProbeInterval, "how often each member's /readyz is probed")
+	f.IntVar(&c.Members.FailureThreshold, "failure-threshold", c.Members.FailureThreshold, "consecutive failed probes before a member is unreachable")
+	f.IntVarP(&o.verbosity, "v", "v", 0, "log verbosity: 0 for changes of state, 1 and more for detail")
+	return cmd
+}
+
+// config loads the file, applies the flags set on the command line and
+// validates the result.
+func (o *hubOptions) config(flags *pflag.FlagSet) (config.Hub, error) {
+	cfg := config.DefaultHub()
+	if o.file != "" {
+		var err error
+		if cfg, err = config.LoadHub(o.file); err != nil {
+			return cfg, err
+		}
+	}
+	overrides := map[string]func(){
+		"metrics-bind-address":      func() { cfg.MetricsAddress = o.cfg.MetricsAddress },
+		"health-probe-bind-address": func() { cfg.HealthAddress = o.cfg.HealthAddress },
+		"leader-elect":              func() { cfg.LeaderElection.Enabled = o.cfg.LeaderElection.Enabled },
+		"leader-election-namespace": func() { cfg.LeaderElection.Namespace = o.cfg.LeaderElection.Namespace },
+		"workers":                   func() { cfg.Services.Workers = o.cfg.Services.Workers },
+		"deletion-timeout":          func() { cfg.Services.DeletionTimeout = o.cfg.Services.DeletionTimeout },
+		"probe-interval":            func() { cfg.Members.ProbeInterval = o.cfg.Members.ProbeInterval },
+		"failure-threshold":         func() { cfg.Members.FailureThreshold = o.cfg.Members.FailureThreshold },
+	}
+	for name, apply := range overrides {
+		if flags.Changed(name) {
+			apply()
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, fmt.Errorf("hub configuration:\n%w", err)
+	}
+	return cfg, nil
+}
+
+// restConfig loads the hub cluster's client configuration the way kubectl
+// does.
+func restConfig(path string) (*rest.Config, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = path
+	rc, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("load the hub kubeconfig: %w", err)
+	}
+	return rc, nil
+}
+
+// hubScheme knows the built-in kinds and fedstate's.
+func hubScheme() (*runtime.Scheme, error) {
+	s := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		return nil, err
+	}
+	if err := v1alpha1.AddToScheme(s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// runHub runs the hub's manager until ctx ends.
+func runHub(ctx context.Context, cfg config.Hub, rc *rest.Config, logOut io.Writer, verbosity int) error {
+	log := logr.FromSlogHandler(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: slog.Level(-verbosity)}))
+	ctrl.SetLogger(log)
+	ctx = logr.NewContext(ctx, log)
+	scheme, err := hubScheme()
+	if err != nil {
+		return err
+	}
+	le := cfg.LeaderElection
+	mgr, err := ctrl.NewManager(rc, ctrl.Options{
+		Scheme:                  scheme,
+		Logger:                  log,
+		Metrics:                 metricsserver.Options{BindAddress: orZero(cfg.MetricsAddress)},
+		HealthProbeBindAddress:  orZero(cfg.HealthAddress),
+		LeaderElection:          le.Enabled,
+		LeaderElectionID:        le.Name,
+		LeaderElectionNamespace: le.Namespace,
+		LeaseDuration:           &le.LeaseDuration,
+		RenewDeadline:           &le.RenewDeadline,
+		RetryPeriod:             &le.RetryPeriod,
+		// The hub stops writing the moment it loses the lease.
+		LeaderElectionReleaseOnCancel: true,
+	})
+	if err != nil {
+		return fmt.Errorf("create the hub manager: %w", err)
+	}
+	if err := setupHub(mgr, cfg); err != nil {
+		return err
+	}
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+	log.Info("Starting the hub", "host", rc.Host, "leaderElection", le.Enabled, "metrics", cfg.MetricsAddress, "health", cfg.HealthAddress)
+	return mgr.Start(ctx)
+}
+
+// setupHub adds the registry and the controllers to mgr.
+func setupHub(mgr ctrl.Manager, cfg config.Hub) error {
+	recorder := mgr.GetEventRecorder("fedstate-hub")
+	registry, err := members.New(cfg.Members, mgr.GetClient(), mgr.GetScheme(), recorder)
+	if err != nil {
+		return err
+	}
+	if err := mgr.Add(registry); err != nil {
+		return err
+	}
+	mcr := &members.MemberClusterReconciler{Client: mgr.GetClient(), Registry: registry, Recorder: recorder}
+	if err := mcr.SetupWithManager(mgr); err != nil {
+		return err
+	}
+	sr := &statefulset.Reconciler{
+		Client: mgr.GetClient(), Members: registry, MemberEvents: registry.Events(), Gate: statefulset.Immediate{},
+		Recorder: recorder, DeletionTimeout: cfg.Services.DeletionTimeout, Workers: cfg.Services.Workers,
+		Timeout: cfg.Services.ReconcileTimeout,
+	}
+	return sr.SetupWithManager(mgr)
+}
+
+// orZero maps an empty address to "0", controller-runtime's "disabled".
+func orZero(addr string) string {
+	if addr == "" {
+		return "0"
+	}
+	return addr
+}
