@@ -9,8 +9,6 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -18,9 +16,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/fedstate/fedstate/config"
-	"github.com/fedstate/fedstate/federation/api/v1alpha1"
-	"github.com/fedstate/fedstate/federation/members"
-	"github.com/fedstate/fedstate/federation/statefulset"
+	"github.com/fedstate/fedstate/federation/hub"
 )
 
 // hubOptions are the flags of fedstate hub.
@@ -139,24 +135,12 @@ func restConfig(path string) (*rest.Config, error) {
 	return rc, nil
 }
 
-// hubScheme knows the built-in kinds and fedstate's.
-func hubScheme() (*runtime.Scheme, error) {
-	s := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(s); err != nil {
-		return nil, err
-	}
-	if err := v1alpha1.AddToScheme(s); err != nil {
-		return nil, err
-	}
-	return s, nil
-}
-
 // runHub runs the hub's manager until ctx ends.
 func runHub(ctx context.Context, cfg config.Hub, rc *rest.Config, logOut io.Writer, verbosity int) error {
 	log := logr.FromSlogHandler(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: slog.Level(-verbosity)}))
 	ctrl.SetLogger(log)
 	ctx = logr.NewContext(ctx, log)
-	scheme, err := hubScheme()
+	scheme, err := hub.Scheme()
 	if err != nil {
 		return err
 	}
@@ -178,7 +162,7 @@ func runHub(ctx context.Context, cfg config.Hub, rc *rest.Config, logOut io.Writ
 	if err != nil {
 		return fmt.Errorf("create the hub manager: %w", err)
 	}
-	if err := setupHub(mgr, cfg); err != nil {
+	if _, err := hub.Setup(mgr, cfg); err != nil {
 		return err
 	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
@@ -189,28 +173,6 @@ func runHub(ctx context.Context, cfg config.Hub, rc *rest.Config, logOut io.Writ
 	}
 	log.Info("Starting the hub", "host", rc.Host, "leaderElection", le.Enabled, "metrics", cfg.MetricsAddress, "health", cfg.HealthAddress)
 	return mgr.Start(ctx)
-}
-
-// setupHub adds the registry and the controllers to mgr.
-func setupHub(mgr ctrl.Manager, cfg config.Hub) error {
-	recorder := mgr.GetEventRecorder("fedstate-hub")
-	registry, err := members.New(cfg.Members, mgr.GetClient(), mgr.GetScheme(), recorder)
-	if err != nil {
-		return err
-	}
-	if err := mgr.Add(registry); err != nil {
-		return err
-	}
-	mcr := &members.MemberClusterReconciler{Client: mgr.GetClient(), Registry: registry, Recorder: recorder}
-	if err := mcr.SetupWithManager(mgr); err != nil {
-		return err
-	}
-	sr := &statefulset.Reconciler{
-		Client: mgr.GetClient(), Members: registry, MemberEvents: registry.Events(), Gate: statefulset.Immediate{},
-		Recorder: recorder, DeletionTimeout: cfg.Services.DeletionTimeout, Workers: cfg.Services.Workers,
-		Timeout: cfg.Services.ReconcileTimeout,
-	}
-	return sr.SetupWithManager(mgr)
 }
 
 // orZero maps an empty address to "0", controller-runtime's "disabled".
