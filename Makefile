@@ -95,6 +95,10 @@ bench-dns: $(COREDNS) ## Measure fedstate dns against CoreDNS (file plugin) with
 	FEDSTATE_BIN=$(CURDIR)/$(BIN)/fedstate COREDNS_BIN=$(COREDNS) taskset -c 1 \
 	  $(GO) test -run '^$$' -bench BenchmarkDNSPerf -benchtime 1x -count 1 -timeout 20m -v ./dnsserver/
 
+.PHONY: bench-hub
+bench-hub: tools ## Measure the hub with 1,000 services of 3 replicas on the test bed (BENCH_HUB_SERVICES=n to change).
+	$(GO) test -run '^$$' -bench BenchmarkHub -benchtime 1x -count 1 -timeout 90m -v ./e2e/
+
 .PHONY: clean
 clean: ## Remove bin/ (keeps the test-bed binary cache; `rm -rf .cache` drops it).
 	rm -rf $(BIN)
