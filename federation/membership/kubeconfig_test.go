@@ -23,7 +23,7 @@ func TestHubKubeconfigCarriesNoCallerCredentials(t *testing.T) {
 		Host:        "member.example:6443",
 		BearerToken: "caller-token",
 		Username:    "admin", Password: "secret",
-		Impersonate: rest.ImpersonationConfig{UserName: "root"},
+		Impersonate:  rest.ImpersonationConfig{UserName: "root"},
 		ExecProvider: &clientcmdapi.ExecConfig{Command: "get-credentials", APIVersion: "client.authentication.k8s.io/v1"},
 		TLSClientConfig: rest.TLSClientConfig{
 			CAFile: caFile, ServerName: "api.member.example",
