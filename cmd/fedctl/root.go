@@ -18,6 +18,6 @@ tests (fedctl testbed), built from the Go module proxy.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newTestbedCommand())
+	root.AddCommand(newTestbedCommand(), newJoinCommand(), newUnjoinCommand())
 	return root
 }

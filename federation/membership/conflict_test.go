@@ -70,6 +70,14 @@ func TestNamesAndClustersAreNeverConfused(t *testing.T) {
 	if err := admin.Get(ctx(t), client.ObjectKey{Name: membership.ClusterRoleName}, &rbacv1.ClusterRole{}); !apierrors.IsNotFound(err) {
 		t.Errorf("ClusterRole after the second unjoin: %v, want NotFound", err)
 	}
+
+	// Joining again at once waits for the old namespace to terminate.
+	if _, err := membership.Join(logged(t), hub, adminConfig(t, name), membership.Options{Name: name, Region: "us-east"}); err != nil {
+		t.Fatalf("Join right after Unjoin: %v", err)
+	}
+	if _, err := membership.Unjoin(logged(t), hub, adminConfig(t, name), name, false); err != nil {
+		t.Fatalf("Unjoin after the rejoin: %v", err)
+	}
 }
 
 // assertNeverJoined checks that nothing of Join exists for member, in the

@@ -72,6 +72,9 @@ func (j *joiner) checkHub(ctx context.Context, id string) error {
 // the MemberCluster never exists without its Secret.
 func (j *joiner) ensureHub(ctx context.Context, kubeconfig []byte, id string) error {
 	name := j.opts.Name
+	if err := j.waitNamespaceUsable(ctx, j.hub, SideHub); err != nil {
+		return err
+	}
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: Namespace}}
 	if err := j.ensure(ctx, j.hub, SideHub, "Namespace", ns, func() error {
 		setLabels(ns, map[string]string{LabelManagedBy: ManagedBy})

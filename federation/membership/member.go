@@ -72,6 +72,9 @@ func (j *joiner) checkMember(ctx context.Context) error {
 // and token Secret in the member, and returns the token.
 func (j *joiner) ensureMember(ctx context.Context) ([]byte, error) {
 	labels := memberLabels(j.opts.Name)
+	if err := j.waitNamespaceUsable(ctx, j.member, SideMember); err != nil {
+		return nil, err
+	}
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: Namespace}}
 	if err := j.ensure(ctx, j.member, SideMember, "Namespace", ns, func() error {
 		if ns.CreationTimestamp.IsZero() {
@@ -104,6 +107,34 @@ func (j *joiner) ensureMember(ctx context.Context) ([]byte, error) {
 		return nil, err
 	}
 	return j.waitToken(ctx, sa.UID)
+}
+
+// waitNamespaceUsable waits until a terminating fedstate-system namespace
+// (an unjoin a moment ago) is gone, so that Join can make it again.
+func (j *joiner) waitNamespaceUsable(ctx context.Context, c client.Client, side Side) error {
+	logged := false
+	err := poll(ctx, j.opts.ReadyTimeout, j.opts.CallTimeout, func(ctx context.Context) (bool, error) {
+		var ns corev1.Namespace
+		err := c.Get(ctx, client.ObjectKey{Name: Namespace}, &ns)
+		if apierrors.IsNotFound(err) {
+			return true, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("%s: get Namespace %s: %w", side, Namespace, err)
+		}
+		if ns.DeletionTimestamp == nil {
+			return true, nil
+		}
+		if !logged {
+			j.log.Info("Waiting for the namespace to finish terminating", "in", string(side), "object", "Namespace "+Namespace)
+			logged = true
+		}
+		return false, nil
+	})
+	if err != nil {
+		return fmt.Errorf("%s: Namespace %s still terminating: %w", side, Namespace, err)
+	}
+	return nil
 }
 
 // ensureBinding binds the ClusterRole to the ServiceAccount. A binding of
