@@ -26,6 +26,7 @@ func TestJoinUseAndUnjoin(t *testing.T) {
 	step("the minted kubeconfig can do what the hub needs", func(t *testing.T) { checkAllowed(t, name) })
 	step("the minted kubeconfig can do nothing else", func(t *testing.T) { checkForbidden(t, name) })
 	step("join again converges without duplicates", func(t *testing.T) { checkRejoin(t, name, opts) })
+	step("deleting the ServiceAccount and joining again rotates the token", func(t *testing.T) { checkRotate(t, name, opts) })
 	placeServices(t, name)
 	step("unjoin refuses while a service names the cluster", func(t *testing.T) { checkUnjoinRefuses(t, name) })
 	step("forced unjoin removes access and reports what stays", func(t *testing.T) { checkForcedUnjoin(t, name) })
