@@ -124,7 +124,7 @@ func TestJoinAndUnjoinCommands(t *testing.T) {
 		t.Fatalf("fedctl unjoin --force: %v\n%s", err, out)
 	}
 	wants(t, "forced unjoin summary", out, "Unjoined eu-1.", "Still placed there", "shop/db (ordinals 0-1)",
-		"hub  MemberCluster eu-1", "Left behind:", "ClusterRole fedstate:hub", "not deleted: no member configuration was given",
+		"hub  MemberCluster eu-1", "Left behind:", "ClusterRole fedstate:hub", "not deleted (if present): no member configuration was given",
 		"fedctl unjoin eu-1 --kubeconfig FILE")
 	if err := hub.Get(callCtx(t), client.ObjectKey{Name: "eu-1"}, &v1alpha1.MemberCluster{}); !apierrors.IsNotFound(err) {
 		t.Errorf("MemberCluster after unjoin: %v", err)
@@ -141,6 +141,12 @@ func TestJoinAndUnjoinCommands(t *testing.T) {
 	if err := admin.Get(callCtx(t), client.ObjectKey{Name: membership.ClusterRoleName}, &rbacv1.ClusterRole{}); !apierrors.IsNotFound(err) {
 		t.Errorf("member ClusterRole after unjoin: %v", err)
 	}
+
+	out, _, err = run(t, "unjoin", "eu-1", "--kubeconfig", member.Kubeconfig)
+	if err != nil {
+		t.Fatalf("fedctl unjoin once more: %v\n%s", err, out)
+	}
+	wants(t, "summary of an unjoin with nothing left", out, "Found nothing of eu-1 to delete.", "Nothing left behind.")
 }
 
 // checkBadArguments: every bad argument is named, all at once.

@@ -99,7 +99,11 @@ func runUnjoin(cmd *cobra.Command, o *unjoinOptions, name string) error {
 
 // printUnjoined is the summary of an unjoin: what went, what stays.
 func printUnjoined(out io.Writer, rep membership.Report, memberGiven bool) {
-	fmt.Fprintf(out, "Unjoined %s.\n", rep.Name)
+	if len(rep.Deleted) > 0 {
+		fmt.Fprintf(out, "Unjoined %s.\n", rep.Name)
+	} else {
+		fmt.Fprintf(out, "Found nothing of %s to delete.\n", rep.Name)
+	}
 	if len(rep.Uses) > 0 {
 		fmt.Fprintln(out, "\nStill placed there (removed anyway, --force):")
 		for _, u := range rep.Uses {

@@ -106,7 +106,7 @@ func memberObjects() []struct {
 // leaveMember records the member-side objects of Join as left behind.
 func (u *unjoiner) leaveMember(why string) {
 	for _, o := range memberObjects() {
-		u.left(o.ref, "not deleted: "+why)
+		u.left(o.ref, "not deleted (if present): "+why)
 	}
 	for _, use := range u.rep.Uses {
 		for _, r := range use.Ordinals {
@@ -129,8 +129,8 @@ func (u *unjoiner) cleanMember(ctx context.Context, c client.Client) error {
 		err := call(ctx, u.timeout, func(ctx context.Context) error {
 			return c.Get(ctx, client.ObjectKeyFromObject(o.obj), o.obj)
 		})
-		if apierrors.IsNotFound(err) {
-			continue
+		if apierrors.IsNotFound(err) || (err == nil && o.obj.GetDeletionTimestamp() != nil) {
+			continue // gone, or going: an earlier unjoin deleted it
 		}
 		if err != nil {
 			u.rep.MemberCleaned = false

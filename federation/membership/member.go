@@ -187,7 +187,7 @@ func (j *joiner) ensureTokenSecret(ctx context.Context, labels map[string]string
 // controller; waitToken then makes it again.
 func (j *joiner) waitToken(ctx context.Context, saUID types.UID) ([]byte, error) {
 	var token []byte
-	last := fmt.Errorf("no token yet")
+	last := errors.New("no token yet")
 	err := poll(ctx, j.opts.ReadyTimeout, j.opts.CallTimeout, func(ctx context.Context) (bool, error) {
 		var sec corev1.Secret
 		err := j.member.Get(ctx, client.ObjectKey{Namespace: Namespace, Name: TokenSecretName}, &sec)
