@@ -1,6 +1,6 @@
-// Command fedctl is the operator's command-line tool for fedstate. Its
-// first commands drive the local test bed: fedctl testbed up|down|status|
-// stop|start|build.
+// Command fedctl is the operator's command-line tool for fedstate: fedctl
+// join and unjoin add and remove member clusters, and fedctl testbed
+// up|down|status|stop|start|build drives the local test bed.
 package main
 
 import (

@@ -13,11 +13,13 @@ func newRootCommand() *cobra.Command {
 stateful services across member Kubernetes clusters, keeps one writable
 primary through failures and serves federated DNS.
 
+Join a member cluster with "fedctl join", remove it with "fedctl unjoin".
+
 It also runs a real local federation on one machine for development and
 tests (fedctl testbed), built from the Go module proxy.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newTestbedCommand())
+	root.AddCommand(newTestbedCommand(), newJoinCommand(), newUnjoinCommand())
 	return root
 }
