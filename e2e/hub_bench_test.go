@@ -22,6 +22,7 @@ import (
 	"github.com/fedstate/fedstate/e2e/testbed"
 	"github.com/fedstate/fedstate/federation/api/v1alpha1"
 	"github.com/fedstate/fedstate/federation/hub"
+	"github.com/fedstate/fedstate/federation/membership"
 )
 
 // BenchmarkHub is make bench-hub: it runs the fedstate binary as the hub
@@ -67,9 +68,6 @@ func BenchmarkHub(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := bed.RegisterMembers(ctx, hubc); err != nil {
-		b.Fatal(err)
-	}
 	memberc := map[string]client.Client{}
 	for _, c := range bed.Clusters() {
 		if c.Hub {
@@ -77,6 +75,9 @@ func BenchmarkHub(b *testing.B) {
 		}
 		rc, err := bed.RESTConfig(c.Name)
 		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := membership.Join(ctx, hubc, rc, membership.Options{Name: c.Name, Region: c.Region, Zone: c.Zone}); err != nil {
 			b.Fatal(err)
 		}
 		if memberc[c.Name], err = client.New(rc, client.Options{Scheme: scheme}); err != nil {
