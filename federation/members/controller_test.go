@@ -3,6 +3,7 @@ package members_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -167,8 +168,8 @@ func TestGarbageKubeconfigIsInvalid(t *testing.T) {
 }
 
 // TestSecretLifecycle follows one MemberCluster through a missing Secret,
-// a valid kubeconfig under a custom key, a rotated (garbage) one, and its
-// deletion.
+// a valid kubeconfig under a custom key, a rotated (garbage) one, and a
+// kubeconfig of another member.
 func TestSecretLifecycle(t *testing.T) {
 	const name, secret, key = "late", "late-kubeconfig", "config"
 	start := time.Now()
@@ -197,12 +198,92 @@ func TestSecretLifecycle(t *testing.T) {
 		_, err := registry.Client(name)
 		return err
 	})
+}
+
+func TestDeleteDisconnects(t *testing.T) {
+	const name = "doomed"
+	createMemberCluster(t, name, "member-eu-1", "")
+	waitCondition(t, name, v1alpha1.MemberReady, metav1.ConditionTrue, v1alpha1.ReasonProbeSucceeded, 30*time.Second)
+	if _, err := registry.Client(name); err != nil {
+		t.Fatalf("Client: %v", err)
+	}
+
+	// A spec change is observed; the member stays connected.
+	err := within(t, func(ctx context.Context) error {
+		mc, err := memberCluster(ctx, name)
+		if err != nil {
+			return err
+		}
+		mc.Spec.Zone = "moved"
+		return hub.Update(ctx, mc)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "observedGeneration follows the spec", func(ctx context.Context) error {
+		mc, err := memberCluster(ctx, name)
+		if err != nil {
+			return err
+		}
+		if mc.Generation < 2 || mc.Status.ObservedGeneration != mc.Generation {
+			return fmt.Errorf("generation %d, observedGeneration %d", mc.Generation, mc.Status.ObservedGeneration)
+		}
+		for _, c := range mc.Status.Conditions {
+			if c.ObservedGeneration != mc.Generation {
+				return fmt.Errorf("condition %s observedGeneration %d", c.Type, c.ObservedGeneration)
+			}
+		}
+		return nil
+	})
 
 	deleteMemberCluster(t, name)
 	if _, err := registry.Client(name); !errors.Is(err, members.ErrUnknownMember) {
 		t.Errorf("Client after the MemberCluster was deleted: %v, want ErrUnknownMember", err)
 	}
+	if registry.Reachable(name) || registry.Capacity(name) != nil {
+		t.Error("the deleted member is still reachable or has a capacity")
+	}
 	if _, ok := metricValue(t, "fedstate_members_reachable", name); ok {
 		t.Error("the deleted member still has a fedstate_members_reachable series")
+	}
+	// The member itself is untouched, and so is the member it shared.
+	if _, err := registry.Client("eu-1"); err != nil {
+		t.Errorf("Client(eu-1) after deleting another MemberCluster on the same cluster: %v", err)
+	}
+}
+
+func TestIdleMemberStatusIsNotRewritten(t *testing.T) {
+	const name = "us-1"
+	waitCondition(t, name, v1alpha1.MemberReady, metav1.ConditionTrue, v1alpha1.ReasonProbeSucceeded, time.Minute)
+	var rv string
+	eventually(t, time.Minute, "a status write", func(ctx context.Context) error {
+		mc, err := memberCluster(ctx, name)
+		if err != nil {
+			return err
+		}
+		rv = mc.ResourceVersion
+		return nil
+	})
+	// Ten probe intervals and more: the status must not move, since only
+	// lastProbeTime would change and it is refreshed every 30 s.
+	window := time.After(10*testConfig().ProbeInterval + time.Second)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-window:
+			return
+		case <-tick.C:
+		}
+		err := within(t, func(ctx context.Context) error {
+			mc, err := memberCluster(ctx, name)
+			if err == nil && mc.ResourceVersion != rv {
+				err = fmt.Errorf("MemberCluster rewritten (resourceVersion %s -> %s) with status %+v", rv, mc.ResourceVersion, mc.Status)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -3,7 +3,6 @@ package members_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
@@ -30,9 +29,6 @@ func eventually(t *testing.T, timeout time.Duration, what string, check func(ctx
 		ctx, cancel := context.WithTimeout(base(t), callTimeout)
 		err := check(ctx)
 		cancel()
-		if err != nil && os.Getenv("DEBUG_POLL") != "" {
-			t.Logf("%s %s: %v", time.Now().Format("15:04:05.000"), what, err)
-		}
 		if err == nil {
 			return
 		}

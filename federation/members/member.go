@@ -19,7 +19,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
-	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	"github.com/fedstate/fedstate/config"
 )
@@ -103,21 +102,21 @@ func (m *member) run(ctx context.Context, r *Registry) {
 			log.Error(err, "Member cache stopped")
 		}
 	})
-	wg.Go(func() { m.forward(ctx, r.events, r.cfg.ProbeInterval) })
+	wg.Go(func() { m.forward(ctx, r.emit, r.cfg.ProbeInterval) })
 	r.probeLoop(ctx, m)
 }
 
 // forward registers event handlers on the member's informers for the
 // watched types, retrying every interval until each is registered (the
-// informer needs the member's API server to map its kind), and sends a
-// GenericEvent to out for every add, update and delete.
-func (m *member) forward(ctx context.Context, out chan<- event.GenericEvent, interval time.Duration) {
+// informer needs the member's API server to map its kind), and hands every
+// added, updated and deleted object to emit.
+func (m *member) forward(ctx context.Context, emit func(context.Context, client.Object), interval time.Duration) {
 	log := ctrl.LoggerFrom(ctx)
 	todo := watchedTypes()
 	for {
 		var left []client.Object
 		for _, obj := range todo {
-			if err := m.watch(ctx, obj, out); err != nil {
+			if err := m.watch(ctx, obj, emit); err != nil {
 				log.V(1).Info("Cannot watch member objects yet", "kind", fmt.Sprintf("%T", obj), "error", err.Error())
 				left = append(left, obj)
 			}
@@ -133,8 +132,8 @@ func (m *member) forward(ctx context.Context, out chan<- event.GenericEvent, int
 	}
 }
 
-// watch adds a handler forwarding events of obj's kind to out.
-func (m *member) watch(ctx context.Context, obj client.Object, out chan<- event.GenericEvent) error {
+// watch adds a handler passing the objects of obj's kind to emit.
+func (m *member) watch(ctx context.Context, obj client.Object, emit func(context.Context, client.Object)) error {
 	inf, err := m.cluster.GetCache().GetInformer(ctx, obj, cache.BlockUntilSynced(false))
 	if err != nil {
 		return fmt.Errorf("informer: %w", err)
@@ -143,13 +142,8 @@ func (m *member) watch(ctx context.Context, obj client.Object, out chan<- event.
 		if tomb, ok := o.(toolscache.DeletedFinalStateUnknown); ok {
 			o = tomb.Obj
 		}
-		co, ok := o.(client.Object)
-		if !ok {
-			return
-		}
-		select {
-		case out <- event.GenericEvent{Object: co}:
-		case <-ctx.Done():
+		if co, ok := o.(client.Object); ok {
+			emit(ctx, co)
 		}
 	}
 	_, err = inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -56,6 +57,10 @@ type Registry struct {
 	scheme   *runtime.Scheme
 	recorder events.EventRecorder
 	events   chan event.GenericEvent
+	// eventsWanted is set by the first call to Events; until then member
+	// changes are not queued, so that a hub without a consumer does not
+	// pile them up.
+	eventsWanted atomic.Bool
 	// started is closed when Start runs.
 	started chan struct{}
 
@@ -150,10 +155,24 @@ func (r *Registry) Capacity(name string) *v1alpha1.ClusterCapacity {
 // any member. Object is the member's object (shared with the cache: do not
 // modify it); its namespace and LabelService value name the owning
 // FederatedStatefulSet. A newly connected member replays its objects as
-// adds. Use it with source.Channel; it must be drained, since the members'
-// informers wait for room.
+// adds. Use it with source.Channel, set up before the manager starts:
+// changes are queued only once Events was called, and then the channel must
+// be drained, since the members' informers wait for room.
 func (r *Registry) Events() <-chan event.GenericEvent {
+	r.eventsWanted.Store(true)
 	return r.events
+}
+
+// emit queues a member object's change for Events, waiting for room until
+// ctx (the member's) ends.
+func (r *Registry) emit(ctx context.Context, obj client.Object) {
+	if !r.eventsWanted.Load() {
+		return
+	}
+	select {
+	case r.events <- event.GenericEvent{Object: obj}:
+	case <-ctx.Done():
+	}
 }
 
 // Start runs the registry until ctx ends, then disconnects every member.
