@@ -9,9 +9,10 @@
 // server, and a probe loop. Every ProbeInterval the loop GETs the member's
 // /readyz within ProbeTimeout; after FailureThreshold consecutive failures
 // the member is unreachable (no answer) or not ready (an answer other than
-// 200), and one success makes it healthy again. A healthy member's nodes
-// and storage classes are summarised into a capacity every minute. The
-// loop writes the verdict into the MemberCluster's status (conditions
+// 200), and one success makes it healthy again. On a healthy probe the
+// loop summarises the member's nodes and storage classes, which its cache
+// also watches (nodes slimmed to what the summary reads), into a capacity.
+// The loop writes the verdict into the MemberCluster's status (conditions
 // Reachable and Ready, lastProbeTime, capacity, kubernetesVersion) when
 // something changed, or every 30 seconds to refresh lastProbeTime, and
 // emits an event on every transition.

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/discovery"
@@ -46,9 +47,10 @@ type member struct {
 	done   chan struct{}
 }
 
-// newMember builds a member's cache and clients. It does no I/O: the REST
-// mapper and the cache reach the API server only once used or started.
-func newMember(name string, rc *rest.Config, hash string, cfg config.Members, scheme *runtime.Scheme) (*member, error) {
+// newMember builds a member's cache and clients, logging to log. It does
+// no I/O: the REST mapper and the cache reach the API server only once used
+// or started.
+func newMember(log logr.Logger, name string, rc *rest.Config, hash string, cfg config.Members, scheme *runtime.Scheme) (*member, error) {
 	rc = rest.CopyConfig(rc)
 	rc.QPS, rc.Burst = cfg.QPS, cfg.Burst
 	// One limiter for every client of the member, so QPS bounds the
@@ -60,8 +62,7 @@ func newMember(name string, rc *rest.Config, hash string, cfg config.Members, sc
 		return nil, err
 	}
 	cl, err := cluster.New(rc, func(o *cluster.Options) {
-		o.Scheme = scheme
-		o.Cache = opts
+		o.Scheme, o.Cache, o.Logger = scheme, opts, log
 		o.MapperProvider = func(c *rest.Config, hc *http.Client) (meta.RESTMapper, error) {
 			bounded := *hc
 			bounded.Timeout = discoveryTimeout
@@ -91,9 +92,10 @@ func newMember(name string, rc *rest.Config, hash string, cfg config.Members, sc
 }
 
 // run runs the member's cache, its event forwarding and its probe loop
-// until ctx ends, then closes m.done.
+// until ctx ends, then drops the member's metrics and closes m.done.
 func (m *member) run(ctx context.Context, r *Registry) {
 	defer close(m.done)
+	defer forgetMetrics(m.name)
 	log := ctrl.LoggerFrom(ctx)
 	var wg sync.WaitGroup
 	defer wg.Wait()

@@ -49,8 +49,8 @@ const eventBuffer = 1024
 //
 // MemberClusterReconciler connects and disconnects members; the registry
 // must run as a leader-elected Runnable of the manager
-// (MemberClusterReconciler.SetupWithManager adds it). Its methods are safe
-// for concurrent use and do not block.
+// (MemberClusterReconciler.SetupWithManager adds it). Client, Reachable,
+// Capacity and Events are safe for concurrent use and do not block.
 type Registry struct {
 	cfg      config.Members
 	hub      client.Client
@@ -185,10 +185,11 @@ func (r *Registry) Start(ctx context.Context) error {
 	all := r.members
 	r.members = map[string]*member{}
 	r.mu.Unlock()
-	for name, m := range all {
+	for _, m := range all {
 		m.cancel()
+	}
+	for _, m := range all {
 		<-m.done
-		forgetMetrics(name)
 	}
 	return nil
 }
@@ -221,11 +222,11 @@ func (r *Registry) connect(ctx context.Context, name string, rc *rest.Config, ha
 			return err
 		}
 	}
-	m, err := newMember(name, rc, hash, r.cfg, r.scheme)
+	log := ctrl.LoggerFrom(ctx).WithValues("member", name)
+	m, err := newMember(log, name, rc, hash, r.cfg, r.scheme)
 	if err != nil {
 		return err
 	}
-	log := ctrl.LoggerFrom(ctx).WithValues("member", name)
 	mctx, cancel := context.WithCancel(ctrl.LoggerInto(context.WithoutCancel(ctx), log))
 	m.cancel = cancel
 	r.mu.Lock()
@@ -257,7 +258,6 @@ func (r *Registry) disconnect(ctx context.Context, name string) error {
 	case <-ctx.Done():
 		return fmt.Errorf("disconnect %s: %w", name, ctx.Err())
 	}
-	forgetMetrics(name)
 	ctrl.LoggerFrom(ctx).Info("Disconnected member cluster", "member", name)
 	return nil
 }
