@@ -132,13 +132,12 @@ func startManager(ctx context.Context, rc *rest.Config) (<-chan error, error) {
 	}
 	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), level))
 	mgr, err := ctrl.NewManager(rc, ctrl.Options{
-		Scheme:                        scheme,
-		Metrics:                       metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress:        "0",
-		LeaderElection:                true,
-		LeaderElectionID:              "fedstate-members-test",
-		LeaderElectionNamespace:       secretNamespace,
-		LeaderElectionReleaseOnCancel: true,
+		Scheme:                  scheme,
+		Metrics:                 metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress:  "0",
+		LeaderElection:          true,
+		LeaderElectionID:        "fedstate-members-test",
+		LeaderElectionNamespace: secretNamespace,
 	})
 	if err != nil {
 		return nil, err
