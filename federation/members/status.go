@@ -59,7 +59,9 @@ func applyProbe(st *v1alpha1.MemberClusterStatus, h health, gen int64) {
 		set(v1alpha1.MemberReachable, metav1.ConditionTrue, v1alpha1.ReasonProbeSucceeded, "The API server answered /readyz")
 		set(v1alpha1.MemberReady, metav1.ConditionTrue, v1alpha1.ReasonProbeSucceeded, "The API server is ready")
 	case notReady:
-		msg := fmt.Sprintf("The API server answers but failed /readyz %d times in a row: %v", h.Failures, h.LastErr)
+		// No failure count in messages: it would rewrite the status on
+		// every probe of a member that stays down.
+		msg := fmt.Sprintf("The API server answers, but /readyz keeps failing: %v", h.LastErr)
 		set(v1alpha1.MemberReachable, metav1.ConditionTrue, v1alpha1.ReasonAPIServerNotReady, "The API server answers /readyz, with an error")
 		set(v1alpha1.MemberReady, metav1.ConditionFalse, v1alpha1.ReasonAPIServerNotReady, msg)
 	case unreachable:

@@ -106,6 +106,23 @@ func TestApplyProbe(t *testing.T) {
 	}
 }
 
+// TestApplyProbeIsStableWhileDown checks that further failed probes of a
+// member already down change nothing but lastProbeTime, so its status is
+// not rewritten on every probe.
+func TestApplyProbeIsStableWhileDown(t *testing.T) {
+	for _, v := range []verdict{unreachable, notReady} {
+		var st v1alpha1.MemberClusterStatus
+		h := health{Verdict: v, Failures: 3, LastErr: errors.New("refused"), LastProbe: time.Unix(100, 0)}
+		applyProbe(&st, h, 1)
+		next := *st.DeepCopy()
+		h.Failures, h.LastProbe = 4, time.Unix(101, 0)
+		applyProbe(&next, h, 1)
+		if needsWrite(st, next, statusRefresh) {
+			t.Errorf("verdict %d: one more failed probe rewrites the status", v)
+		}
+	}
+}
+
 func TestApplyCredentialProblem(t *testing.T) {
 	st := v1alpha1.MemberClusterStatus{Conditions: conditions(reachTrue, readyTrue)}
 	applyCredentialProblem(&st, v1alpha1.ReasonKubeconfigInvalid, "no server", 3)
