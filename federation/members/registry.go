@@ -61,7 +61,8 @@ type Registry struct {
 	// changes are not queued, so that a hub without a consumer does not
 	// pile them up.
 	eventsWanted atomic.Bool
-	// started is closed when Start runs.
+	// running is set by the first Start; started is closed then.
+	running atomic.Bool
 	started chan struct{}
 
 	mu      sync.Mutex
@@ -176,8 +177,11 @@ func (r *Registry) emit(ctx context.Context, obj client.Object) {
 }
 
 // Start runs the registry until ctx ends, then disconnects every member.
-// It implements manager.Runnable.
+// It implements manager.Runnable; a registry starts once.
 func (r *Registry) Start(ctx context.Context) error {
+	if !r.running.CompareAndSwap(false, true) {
+		return errors.New("members: registry already started (SetupWithManager adds it to the manager)")
+	}
 	close(r.started)
 	<-ctx.Done()
 	r.mu.Lock()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/fedstate/fedstate/e2e/testbed"
@@ -196,5 +198,39 @@ func TestEventsDeliverMemberChanges(t *testing.T) {
 	})
 	if n := seen.count("*v1.Service " + ns + "/plain"); n != 0 {
 		t.Errorf("%d events for a Service without %s", n, members.LabelService)
+	}
+}
+
+func TestRegistryStartsOnce(t *testing.T) {
+	// The shared registry runs under the test manager already.
+	if err := registry.Start(t.Context()); err == nil || !strings.Contains(err.Error(), "already started") {
+		t.Errorf("a second Start = %v, want an error saying it already runs", err)
+	}
+}
+
+func TestNewReportsEveryProblem(t *testing.T) {
+	bad := testConfig()
+	bad.Burst = 0
+	_, err := members.New(bad, nil, runtime.NewScheme(), nil)
+	if err == nil {
+		t.Fatal("New accepted a bad configuration, no hub client, an empty scheme and no recorder")
+	}
+	for _, want := range []string{"members.burst", "hub client is nil", "event recorder is nil", "MemberCluster", "StatefulSet"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("New error does not mention %q:\n%v", want, err)
+		}
+	}
+}
+
+func TestSetupWithManagerChecksFields(t *testing.T) {
+	// The fields are checked before the manager is used.
+	err := (&members.MemberClusterReconciler{}).SetupWithManager(nil)
+	if err == nil {
+		t.Fatal("SetupWithManager accepted a reconciler without dependencies")
+	}
+	for _, want := range []string{"Client is nil", "Registry is nil", "Recorder is nil"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("SetupWithManager error does not mention %q:\n%v", want, err)
+		}
 	}
 }
