@@ -40,9 +40,7 @@ func Setup(mgr ctrl.Manager, cfg config.Hub) (*members.Registry, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := mgr.Add(registry); err != nil {
-		return nil, fmt.Errorf("add the member registry: %w", err)
-	}
+	// The reconciler adds the registry to the manager.
 	mcr := &members.MemberClusterReconciler{Client: mgr.GetClient(), Registry: registry, Recorder: recorder}
 	if err := mcr.SetupWithManager(mgr); err != nil {
 		return nil, err

@@ -54,19 +54,6 @@ const (
 	ReasonHealthy = "Healthy"
 )
 
-// Labels the hub puts on every object it writes in a member cluster.
-const (
-	// LabelService names the FederatedStatefulSet (same namespace) that
-	// owns a member object.
-	LabelService = "fedstate.io/service"
-	// LabelCluster names the member cluster a slice was rendered for.
-	LabelCluster = "fedstate.io/cluster"
-	// LabelManagedBy marks objects written by the hub.
-	LabelManagedBy = "app.kubernetes.io/managed-by"
-	// ManagedByHub is LabelManagedBy's value on the hub's objects.
-	ManagedByHub = "fedstate-hub"
-)
-
 // MovePhase is where one ordinal's move between clusters stands.
 // +kubebuilder:validation:Enum=Draining;WaitingForData;Starting
 type MovePhase string

@@ -24,8 +24,18 @@ const (
 	ReasonProbeSucceeded = "ProbeSucceeded"
 	// ReasonProbeFailed: the last probes failed up to the failure threshold.
 	ReasonProbeFailed = "ProbeFailed"
-	// ReasonKubeconfigInvalid: the kubeconfig Secret is missing or unusable.
+	// ReasonKubeconfigInvalid: the kubeconfig Secret exists but its key is
+	// missing or holds no usable kubeconfig.
 	ReasonKubeconfigInvalid = "KubeconfigInvalid"
+	// ReasonSecretNotFound: the kubeconfig Secret does not exist.
+	ReasonSecretNotFound = "SecretNotFound"
+	// ReasonProbePending: the hub is connected to the member and has no
+	// probe verdict yet.
+	ReasonProbePending = "ProbePending"
+	// ReasonAPIServerNotReady: the member's API server answered /readyz with
+	// an error status up to the failure threshold: it is reachable, not
+	// ready.
+	ReasonAPIServerNotReady = "APIServerNotReady"
 )
 
 // TaintEffect says what a MemberCluster taint does to replicas that do not
