@@ -47,6 +47,7 @@ func Setup(mgr ctrl.Manager, cfg config.Hub) (*members.Registry, error) {
 	}
 	sr := &statefulset.Reconciler{
 		Client:          mgr.GetClient(),
+		APIReader:       mgr.GetAPIReader(),
 		Members:         registry,
 		MemberEvents:    registry.Events(),
 		Gate:            statefulset.Immediate{},

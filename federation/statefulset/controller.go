@@ -67,6 +67,10 @@ func (Immediate) DataReady(context.Context, *v1alpha1.FederatedStatefulSet, int,
 type Reconciler struct {
 	// Client is the hub's client.
 	Client client.Client
+	// APIReader reads services from the hub's API server, never from a
+	// cache: the status is the hub's record of what it applied, and a
+	// stale one could start an ordinal twice.
+	APIReader client.Reader
 	// Members gives clients of the member clusters.
 	Members Members
 	// MemberEvents delivers changes of labelled objects in members.
@@ -94,6 +98,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	var errs []error
 	if r.Client == nil {
 		errs = append(errs, errors.New("statefulset: Reconciler.Client is nil"))
+	}
+	if r.APIReader == nil {
+		errs = append(errs, errors.New("statefulset: Reconciler.APIReader is nil"))
 	}
 	if r.Members == nil {
 		errs = append(errs, errors.New("statefulset: Reconciler.Members is nil"))
@@ -137,7 +144,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	defer func() { r.metrics.observe(start, err) }()
 
 	var fss v1alpha1.FederatedStatefulSet
-	if err := r.Client.Get(ctx, req.NamespacedName, &fss); err != nil {
+	if err := r.APIReader.Get(ctx, req.NamespacedName, &fss); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.metrics.forget(req.NamespacedName)
 			return ctrl.Result{}, nil

@@ -104,9 +104,18 @@ func (r *Reconciler) plan(ctx context.Context, fss *v1alpha1.FederatedStatefulSe
 	for _, name := range slices.Sorted(maps.Keys(p.members)) {
 		in.Clusters = append(in.Clusters, federation.PlacementCluster(p.members[name].cluster, nil))
 	}
-	for _, c := range slices.Sorted(maps.Keys(p.current)) {
-		if s := p.current[c]; s.Count > 0 {
-			in.Current = append(in.Current, placement.Range{Cluster: c, Start: s.Start, Count: s.Count})
+	// Placement plans from the last target while a change is under way
+	// (the slices then have ordinals in flight and do not tile), and from
+	// the slices once they reached it. Planning again from its own
+	// decision moves nothing, so a change under way keeps its course
+	// unless the spec or the inventory changed.
+	base := fss.Status.Target
+	if len(base) == 0 {
+		base = fss.Status.Ordinals
+	}
+	for _, o := range base {
+		if o.Count > 0 {
+			in.Current = append(in.Current, placement.Range{Cluster: o.Cluster, Start: int(o.Start), Count: int(o.Count)})
 		}
 	}
 	slices.SortFunc(in.Current, func(a, b placement.Range) int { return a.Start - b.Start })
@@ -140,12 +149,12 @@ func (r *Reconciler) plan(ctx context.Context, fss *v1alpha1.FederatedStatefulSe
 			}
 		}
 		if !m.settled(r.appliedGeneration(name, fss)) {
-			// Its controller may still create pods of its last ranges.
-			for _, s := range []Span{p.current[name], stsSpan(m)} {
-				for k := s.Start; k < s.end(); k++ {
-					if !slices.Contains(step.Occupied[k], name) {
-						step.Occupied[k] = append(step.Occupied[k], name)
-					}
+			// Its controller has not seen the slice's latest spec and may
+			// still create a pod of any ordinal an earlier spec held:
+			// nothing joins another slice until it has.
+			for k := range n {
+				if !slices.Contains(step.Occupied[k], name) {
+					step.Occupied[k] = append(step.Occupied[k], name)
 				}
 			}
 		}
@@ -161,6 +170,8 @@ func (r *Reconciler) plan(ctx context.Context, fss *v1alpha1.FederatedStatefulSe
 		step.DataReady[mv.Ordinal] = ok && err == nil
 	}
 	p.step = Step(step)
+	ctrl.LoggerFrom(ctx).V(1).Info("Step", "current", p.current, "target", target, "desired", p.step.Desired,
+		"moves", p.step.Moves, "occupied", step.Occupied, "live", live)
 	return p, nil
 }
 

@@ -133,7 +133,7 @@ func converged(ctx context.Context, ns, name string, replicas int) error {
 		return fmt.Errorf("observedGeneration %d, generation %d", st.ObservedGeneration, fss.Generation)
 	}
 	if c := meta.FindStatusCondition(st.Conditions, v1alpha1.ServiceProgressing); c == nil || c.Reason != v1alpha1.ReasonConverged {
-		return fmt.Errorf("progressing: %+v", c)
+		return fmt.Errorf("progressing: %+v; placed: %+v", c, meta.FindStatusCondition(st.Conditions, v1alpha1.ServicePlaced))
 	}
 	if int(st.ReadyReplicas) != replicas || len(st.Moves) > 0 {
 		return fmt.Errorf("ready %d of %d, moves %v", st.ReadyReplicas, replicas, st.Moves)

@@ -34,6 +34,16 @@ const deletionTimeout = 4 * time.Second
 
 func TestMain(m *testing.M) { os.Exit(run(m)) }
 
+// testLogLevel is the hub's log level: errors, or FEDSTATE_TEST_LOG (a
+// slog level such as -1 for the hub's detail).
+func testLogLevel() slog.Level {
+	var l slog.Level = slog.LevelError
+	if v := os.Getenv("FEDSTATE_TEST_LOG"); v != "" {
+		_ = l.UnmarshalText([]byte(v))
+	}
+	return l
+}
+
 func run(m *testing.M) int {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -101,9 +111,11 @@ func run(m *testing.M) int {
 	hcfg.LeaderElection.Enabled = false
 	hcfg.Members.ProbeInterval, hcfg.Members.ProbeTimeout, hcfg.Members.FailureThreshold = time.Second, 500*time.Millisecond, 2
 	hcfg.Services.DeletionTimeout = deletionTimeout
+	log := logr.FromSlogHandler(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: testLogLevel()}))
+	ctrl.SetLogger(log)
 	mgr, err := ctrl.NewManager(rc, ctrl.Options{
 		Scheme:                 scheme,
-		Logger:                 logr.FromSlogHandler(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
+		Logger:                 log,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 	})

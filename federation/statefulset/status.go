@@ -115,6 +115,11 @@ func (r *Reconciler) setStatus(fss *v1alpha1.FederatedStatefulSet, p *plan, at t
 	if d := p.decision; d != nil {
 		if d.Unschedulable {
 			h.Unschedulable = d.Reasons
+		} else {
+			st.Target = nil
+			for _, rg := range d.Assignment {
+				st.Target = append(st.Target, v1alpha1.OrdinalRange{Cluster: rg.Cluster, Start: int32(rg.Start), Count: int32(rg.Count)})
+			}
 		}
 		var parts []string
 		for _, rg := range d.Assignment {

@@ -153,18 +153,25 @@ func Step(in StepInput) StepResult {
 	}
 	budget := max(in.Budget, 1)
 	for len(moves) < budget {
-		k, from, ok := nextMove(desired, holder, target, moves, "")
+		k, from, ok := nextMove(desired, holder, target, moves, true)
+		if !ok {
+			k, from, ok = nextMove(desired, holder, target, moves, false)
+		}
 		if !ok {
 			break
 		}
 		start(k, from)
 	}
-	// Two slices that trade places (a swap) cannot shrink and grow one
-	// ordinal at a time: a move waits for a slice that only holds
-	// ordinals leaving for elsewhere. When every move in flight waits so,
-	// one move more than the budget starts, from such a slice.
-	if len(moves) >= budget && len(blocked) == len(moves) && len(blocked) > 0 {
-		if k, from, ok := nextMove(desired, holder, target, moves, blocked[0]); ok {
+	// When no move in flight can finish by itself — each waits for its
+	// slice to shed ordinals that leave for elsewhere, as when two slices
+	// trade places — and no move could join its slice at once, one move
+	// starts from the smallest slice that blocks another, emptying it;
+	// this may go over the budget (a swap needs the replicas of the smaller
+	// slice in flight at once), and only while nothing else can move.
+	if len(blocked) == len(moves) {
+		if k, from, ok := nextMove(desired, holder, target, moves, true); ok {
+			start(k, from)
+		} else if k, from, ok := swapMove(desired, holder, target); ok {
 			start(k, from)
 		}
 	}
@@ -178,30 +185,55 @@ func Step(in StepInput) StepResult {
 }
 
 // nextMove picks the lowest ordinal that sits at a boundary of a slice it
-// must leave and that its target slice can take next: the target holds
-// nothing and has nothing on the way, or the ordinal touches the hull of
-// what the target holds and what is on the way to it.
-func nextMove(desired map[string]Span, holder, target map[int]string, moves map[int]*Move, only string) (int, string, bool) {
-	// First the moves that can join their slice as soon as they drain,
-	// then those that must wait for it to shed ordinals.
-	for _, joinable := range []bool{true, false} {
-		for _, k := range slices.Sorted(maps.Keys(holder)) {
-			from, to := holder[k], target[k]
-			if to == "" || to == from || (only != "" && from != only) {
-				continue
-			}
-			if s := desired[from]; k != s.Start && k != s.end()-1 {
-				continue
-			}
-			if d := desired[to]; joinable && d.Count > 0 && k != d.Start-1 && k != d.end() {
-				continue
-			}
-			if lo, hi, planned := plannedHull(desired, holder, target, moves, to); !planned || k == lo-1 || k == hi {
-				return k, from, true
-			}
+// must leave and that its target slice can take: with joinable, at once
+// (the slice holds nothing or the ordinal touches it); without, once the
+// slice has shed what leaves it (the ordinal touches the hull of what the
+// slice keeps and what is on the way to it).
+func nextMove(desired map[string]Span, holder, target map[int]string, moves map[int]*Move, joinable bool) (int, string, bool) {
+	for _, k := range slices.Sorted(maps.Keys(holder)) {
+		from, to := holder[k], target[k]
+		if to == "" || to == from {
+			continue
+		}
+		if s := desired[from]; k != s.Start && k != s.end()-1 {
+			continue
+		}
+		if d := desired[to]; joinable && d.Count > 0 && k != d.Start-1 && k != d.end() {
+			continue
+		}
+		if !joinable && desired[to].Count > 0 && !keepsAny(desired[to], target, to) {
+			// The slice must first shed what it holds; a move parked
+			// there would hold the budget while it waits.
+			continue
+		}
+		if lo, hi, planned := plannedHull(desired, holder, target, moves, to); !planned || k == lo-1 || k == hi {
+			return k, from, true
 		}
 	}
 	return 0, "", false
+}
+
+// swapMove picks, from the smallest slice that holds only ordinals
+// leaving it, the lowest boundary ordinal whose target slice holds only
+// ordinals leaving it too.
+func swapMove(desired map[string]Span, holder, target map[int]string) (int, string, bool) {
+	best, bestFrom, found := 0, "", false
+	for _, k := range slices.Sorted(maps.Keys(holder)) {
+		from, to := holder[k], target[k]
+		if to == "" || to == from || keepsAny(desired[from], target, from) {
+			continue
+		}
+		if s := desired[from]; k != s.Start && k != s.end()-1 {
+			continue
+		}
+		if d := desired[to]; d.Count == 0 || keepsAny(d, target, to) {
+			continue
+		}
+		if !found || desired[from].Count < desired[bestFrom].Count {
+			best, bestFrom, found = k, from, true
+		}
+	}
+	return best, bestFrom, found
 }
 
 // keepsAny reports whether slice s of cluster c holds an ordinal that

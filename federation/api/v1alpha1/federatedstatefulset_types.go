@@ -296,6 +296,11 @@ type FederatedStatefulSetStatus struct {
 	// +listType=atomic
 	// +optional
 	Ordinals []OrdinalRange `json:"ordinals,omitempty"`
+	// Target is the ordinal map the slices are converging to: placement's
+	// last decision. It equals Ordinals when no change is under way.
+	// +listType=atomic
+	// +optional
+	Target []OrdinalRange `json:"target,omitempty"`
 	// Clusters counts replicas per cluster.
 	// +listType=map
 	// +listMapKey=cluster

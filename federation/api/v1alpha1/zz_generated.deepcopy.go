@@ -338,6 +338,11 @@ func (in *FederatedStatefulSetStatus) DeepCopyInto(out *FederatedStatefulSetStat
 		*out = make([]OrdinalRange, len(*in))
 		copy(*out, *in)
 	}
+	if in.Target != nil {
+		in, out := &in.Target, &out.Target
+		*out = make([]OrdinalRange, len(*in))
+		copy(*out, *in)
+	}
 	if in.Clusters != nil {
 		in, out := &in.Clusters, &out.Clusters
 		*out = make([]ClusterReplicaStatus, len(*in))
