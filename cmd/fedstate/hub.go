@@ -9,14 +9,18 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/fedstate/fedstate/config"
 	"github.com/fedstate/fedstate/federation/hub"
+	"github.com/fedstate/fedstate/federation/membership"
 )
 
 // hubOptions are the flags of fedstate hub.
@@ -146,8 +150,13 @@ func runHub(ctx context.Context, cfg config.Hub, rc *rest.Config, logOut io.Writ
 	}
 	le := cfg.LeaderElection
 	mgr, err := ctrl.NewManager(rc, ctrl.Options{
-		Scheme:                  scheme,
-		Logger:                  log,
+		Scheme: scheme,
+		Logger: log,
+		// Member kubeconfig Secrets are read from fedstate-system only
+		// (config/rbac/hub.yaml grants no more).
+		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+			&corev1.Secret{}: {Namespaces: map[string]cache.Config{membership.Namespace: {}}},
+		}},
 		Metrics:                 metricsserver.Options{BindAddress: orZero(cfg.MetricsAddress)},
 		HealthProbeBindAddress:  orZero(cfg.HealthAddress),
 		LeaderElection:          le.Enabled,
