@@ -19,6 +19,11 @@ type Hub struct {
 	// HealthAddress is the IP:port of /healthz and /readyz; empty
 	// disables them.
 	HealthAddress string `json:"healthAddress"`
+	// QPS is the sustained rate, in requests per second, of the hub's
+	// client of the hub cluster's API server.
+	QPS float32 `json:"qps"`
+	// Burst is how many requests that client may send above QPS at once.
+	Burst int `json:"burst"`
 	// LeaderElection lets several hub replicas run with one writing.
 	LeaderElection LeaderElection `json:"leaderElection"`
 	// Members configures the member-cluster registry.
@@ -65,6 +70,12 @@ func DefaultHub() Hub {
 		// deployment decision, not a default.
 		MetricsAddress: "127.0.0.1:8080",
 		HealthAddress:  "127.0.0.1:8081",
+		// Every reconcile reads its service live and may write its
+		// status: 1,000 services converging means a few thousand
+		// requests; controller-runtime's 20/s would stretch that over
+		// minutes.
+		QPS:   200,
+		Burst: 400,
 		LeaderElection: LeaderElection{
 			// On: two hubs started by mistake must not both write.
 			Enabled:   true,
@@ -105,6 +116,12 @@ func (h Hub) Validate() error {
 		if _, err := netip.ParseAddrPort(addr); err != nil {
 			bad(field, "want IP:port, got %q", addr)
 		}
+	}
+	if h.QPS <= 0 {
+		bad("qps", "must be > 0, got %g", h.QPS)
+	}
+	if h.Burst < 1 {
+		bad("burst", "must be >= 1, got %d", h.Burst)
 	}
 	if le := h.LeaderElection; le.Enabled {
 		if le.Namespace == "" {
@@ -173,6 +190,8 @@ func (h *Hub) UnmarshalJSON(data []byte) error {
 	var in struct {
 		MetricsAddress *string         `json:"metricsAddress"`
 		HealthAddress  *string         `json:"healthAddress"`
+		QPS            *float32        `json:"qps"`
+		Burst          *int            `json:"burst"`
 		LeaderElection json.RawMessage `json:"leaderElection"`
 		Members        json.RawMessage `json:"members"`
 		Services       json.RawMessage `json:"services"`
@@ -182,6 +201,8 @@ func (h *Hub) UnmarshalJSON(data []byte) error {
 	}
 	set(&h.MetricsAddress, in.MetricsAddress)
 	set(&h.HealthAddress, in.HealthAddress)
+	set(&h.QPS, in.QPS)
+	set(&h.Burst, in.Burst)
 	var errs []error
 	if in.LeaderElection != nil {
 		var le struct {

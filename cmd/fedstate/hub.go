@@ -149,6 +149,8 @@ func runHub(ctx context.Context, cfg config.Hub, rc *rest.Config, logOut io.Writ
 		return err
 	}
 	le := cfg.LeaderElection
+	rc = rest.CopyConfig(rc)
+	rc.QPS, rc.Burst = cfg.QPS, cfg.Burst
 	mgr, err := ctrl.NewManager(rc, ctrl.Options{
 		Scheme: scheme,
 		Logger: log,
