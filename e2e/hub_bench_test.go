@@ -51,8 +51,9 @@ func BenchmarkHub(b *testing.B) {
 	}
 	cfg := testbed.DefaultConfig()
 	cfg.Binaries, cfg.StateDir = bins, b.TempDir()
-	// A fake node takes 110 pods; each member runs one pod per service.
-	cfg.NodesPerMember = services/100 + 1
+	// A fake node takes 110 pods; each member runs one pod per service,
+	// and two once a member is evacuated.
+	cfg.NodesPerMember = 2*services/100 + 1
 	bed, err := testbed.Start(ctx, cfg)
 	if err != nil {
 		b.Fatal(err)

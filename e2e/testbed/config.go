@@ -62,7 +62,8 @@ func DefaultMembers() []MemberSpec {
 func DefaultConfig() Config {
 	return Config{
 		Members: DefaultMembers(),
-		// One node is enough for kwok: it runs any number of fake pods.
+		// A fake node takes 110 pods: enough for the tests (make bench-hub
+		// adds nodes).
 		NodesPerMember: 1,
 		// Enough volumes for a 5-replica service with two claims each
 		// landing mostly in one member.
