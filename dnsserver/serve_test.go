@@ -51,7 +51,10 @@ func startServerVia(t *testing.T, cfg Config, endpoint string) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pc, ln := loopbackPair(t)
+	pc, ln, err := Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, pc, ln) }()
@@ -67,24 +70,6 @@ func startServerVia(t *testing.T, cfg Config, endpoint string) *testServer {
 		}
 	})
 	return &testServer{srv: srv, addr: ln.Addr().String(), reg: reg}
-}
-
-// loopbackPair listens on 127.0.0.1 for TCP and UDP on the same free port.
-func loopbackPair(t *testing.T) (net.PacketConn, net.Listener) {
-	t.Helper()
-	for range 20 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		pc, err := net.ListenPacket("udp", ln.Addr().String())
-		if err == nil {
-			return pc, ln
-		}
-		ln.Close()
-	}
-	t.Fatal("no free port for both UDP and TCP on 127.0.0.1")
-	return nil, nil
 }
 
 // exchange sends m and returns the raw answer and its parse.

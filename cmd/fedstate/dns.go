@@ -210,14 +210,9 @@ func runDNS(ctx context.Context, o *dnsOptions, logOut io.Writer, ready chan<- [
 	if err != nil {
 		return err
 	}
-	pc, err := net.ListenPacket("udp", cfg.Listen)
+	pc, ln, err := dnsserver.Listen(cfg.Listen)
 	if err != nil {
-		return fmt.Errorf("listen udp %s: %w", cfg.Listen, err)
-	}
-	ln, err := net.Listen("tcp", pc.LocalAddr().String())
-	if err != nil {
-		pc.Close()
-		return fmt.Errorf("listen tcp %s: %w", pc.LocalAddr(), err)
+		return err
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return srv.Serve(gctx, pc, ln) })
