@@ -12,12 +12,17 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 // publish commits the fixture zone under prefix through the Writer and
-// returns the commit's revision.
+// returns the commit's revision. It first clears the prefix, so that a
+// test can run more than once (-count) on the package's etcd.
 func publish(t *testing.T, prefix string) (*Writer, int64) {
 	t.Helper()
+	if _, err := etcd.client(t).Delete(t.Context(), prefix, clientv3.WithPrefix()); err != nil {
+		t.Fatal(err)
+	}
 	wcfg := DefaultWriterConfig()
 	wcfg.Prefix = prefix
 	w, err := NewWriter(wcfg)
@@ -322,20 +327,67 @@ func TestWatchPartition(t *testing.T) {
 }
 
 // TestIdleWatchStaysFresh checks that progress notifications alone keep an
-// idle watch alive: no writes for several bounds, never stale.
+// idle watch alive: no writes for several bounds, never stale, whether the
+// records were written before the server started (its watch then starts at
+// etcd's current revision) or after.
 func TestIdleWatchStaysFresh(t *testing.T) {
-	const prefix = "/it-idle/"
+	for _, tc := range []struct {
+		name         string
+		publishFirst bool
+	}{
+		{name: "records before start", publishFirst: true},
+		{name: "records after start"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			prefix := "/it-idle-" + strings.ReplaceAll(tc.name, " ", "-") + "/"
+			cfg := integrationConfig(prefix)
+			if tc.publishFirst {
+				publish(t, prefix)
+			}
+			s := startServer(t, cfg)
+			if !tc.publishFirst {
+				publish(t, prefix)
+			}
+			poll(t, 5*time.Second, "records served", func() error { return s.wantA("db-1.db.prod.svc."+z, "127.13.0.2", dns.RcodeSuccess) })
+			deadline := time.Now().Add(3 * cfg.StaleAfter)
+			tick := time.NewTicker(cfg.ProgressInterval / 2)
+			defer tick.Stop()
+			for time.Now().Before(deadline) {
+				<-tick.C
+				if err := s.srv.Healthy(); err != nil {
+					t.Fatalf("idle server went stale: %v", err)
+				}
+			}
+		})
+	}
+}
+
+// TestWatchReconnectStaysFresh drops the server's connections to etcd
+// without a partition: the etcd client reconnects and resumes the watch by
+// itself, after the last revision it saw, where an idle etcd sends no
+// progress notifications. The server must notice the silence and restart
+// the watch before the bound, never going stale.
+func TestWatchReconnectStaysFresh(t *testing.T) {
+	const prefix = "/it-reconnect/"
 	cfg := integrationConfig(prefix)
-	s := startServer(t, cfg)
+	p := startProxy(t, strings.TrimPrefix(etcd.clientURL, "http://"))
 	publish(t, prefix)
+	s := startServerVia(t, cfg, "http://"+p.addr())
 	poll(t, 5*time.Second, "records served", func() error { return s.wantA("db-1.db.prod.svc."+z, "127.13.0.2", dns.RcodeSuccess) })
-	deadline := time.Now().Add(3 * cfg.StaleAfter)
+	poll(t, 5*time.Second, "progress heard", func() error {
+		if age := s.srv.Source().Age(); age == 0 || age > cfg.ProgressInterval*2 {
+			return fmt.Errorf("watch age %v", age)
+		}
+		return nil
+	})
+	p.heal() // closes every connection; new ones pass
+	deadline := time.Now().Add(4 * cfg.StaleAfter)
 	tick := time.NewTicker(cfg.ProgressInterval / 2)
 	defer tick.Stop()
 	for time.Now().Before(deadline) {
 		<-tick.C
 		if err := s.srv.Healthy(); err != nil {
-			t.Fatalf("idle server went stale: %v", err)
+			t.Fatalf("stale after the client reconnected: %v", err)
 		}
 	}
 }

@@ -65,8 +65,14 @@ func (s *Source) Run(ctx context.Context) error {
 	go func() { defer close(done); s.watchdog(ctx) }()
 	for {
 		rev, err := s.load(ctx)
-		if err == nil {
+		for err == nil {
 			err = s.follow(ctx, rev)
+			if errors.Is(err, errWatchSilent) {
+				// Cheaper than a reload: the snapshot is intact, only the
+				// watch may have lost its way (see follow).
+				log.V(1).Info("Restarting a silent etcd watch", "revision", s.cur.Load().Revision())
+				rev, err = s.cur.Load().Revision(), nil
+			}
 		}
 		if ctx.Err() != nil {
 			return nil
@@ -98,11 +104,25 @@ func (s *Source) load(ctx context.Context) (int64, error) {
 	return resp.Header.Revision, nil
 }
 
-// follow applies watch responses from revision rev+1 until the watch fails.
+// errWatchSilent ends follow when neither events nor progress
+// notifications arrived for half of Config.StaleAfter.
+var errWatchSilent = errors.New("dnsserver: etcd watch silent")
+
+// follow applies the watch responses after the snapshot at revision rev
+// until the watch fails or stays silent for half of Config.StaleAfter.
+//
+// The watch starts at rev itself, not rev+1, and skips the events the
+// snapshot already holds: etcd answers a progress request only once its
+// revision has reached the start revision of every watch on the stream,
+// so a watch started in the future stays silent on an idle etcd. For the
+// same reason a watch that the client resumed on its own (at the revision
+// after the last one it saw) can fall silent; follow then returns
+// errWatchSilent so that Run starts a new one before the bound is reached.
 func (s *Source) follow(ctx context.Context, rev int64) error {
 	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
 	defer cancel()
-	wch := s.cli.Watch(wctx, s.cfg.Prefix, clientv3.WithPrefix(), clientv3.WithRev(rev+1), clientv3.WithProgressNotify())
+	wch := s.cli.Watch(wctx, s.cfg.Prefix, clientv3.WithPrefix(), clientv3.WithRev(rev), clientv3.WithProgressNotify())
+	started := s.now()
 	tick := time.NewTicker(s.cfg.ProgressInterval)
 	defer tick.Stop()
 	for {
@@ -110,8 +130,8 @@ func (s *Source) follow(ctx context.Context, rev int64) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-tick.C:
-			if age := s.Age(); age > 2*s.cfg.StaleAfter {
-				return fmt.Errorf("watch silent for %v", age.Round(time.Millisecond))
+			if quiet := min(s.Age(), s.now().Sub(started)); quiet > s.cfg.StaleAfter/2 {
+				return fmt.Errorf("%w for %v", errWatchSilent, quiet.Round(time.Millisecond))
 			}
 			// The request must carry the watch's metadata to reach its stream.
 			rctx, rcancel := context.WithTimeout(clientv3.WithRequireLeader(ctx), s.cfg.RequestTimeout)
@@ -127,11 +147,14 @@ func (s *Source) follow(ctx context.Context, rev int64) error {
 			if err := resp.Err(); err != nil {
 				return fmt.Errorf("watch %s: %w", s.cfg.Prefix, err)
 			}
-			changes := make([]Change, len(resp.Events))
-			for i, ev := range resp.Events {
-				changes[i] = Change{Key: string(ev.Kv.Key), Value: ev.Kv.Value, Deleted: ev.Type == clientv3.EventTypeDelete}
+			cur := s.cur.Load()
+			changes := make([]Change, 0, len(resp.Events))
+			for _, ev := range resp.Events {
+				if ev.Kv.ModRevision > cur.Revision() { // older ones are in the snapshot
+					changes = append(changes, Change{Key: string(ev.Kv.Key), Value: ev.Kv.Value, Deleted: ev.Type == clientv3.EventTypeDelete})
+				}
 			}
-			if cur := s.cur.Load(); len(changes) > 0 || resp.Header.Revision > cur.Revision() {
+			if len(changes) > 0 || resp.Header.Revision > cur.Revision() {
 				s.install(ctx, cur, resp.Header.Revision, changes)
 			} else {
 				s.heard(ctx)
