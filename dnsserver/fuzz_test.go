@@ -9,8 +9,9 @@ import (
 
 // recorder is a dns.ResponseWriter that keeps what the handler writes.
 type recorder struct {
-	tcp bool
-	out []*dns.Msg
+	tcp  bool
+	out  []*dns.Msg
+	wire [][]byte // the answers written packed
 }
 
 func (r *recorder) LocalAddr() net.Addr {
@@ -22,12 +23,22 @@ func (r *recorder) LocalAddr() net.Addr {
 func (r *recorder) RemoteAddr() net.Addr {
 	return &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}
 }
-func (r *recorder) WriteMsg(m *dns.Msg) error   { r.out = append(r.out, m); return nil }
-func (r *recorder) Write(b []byte) (int, error) { return len(b), nil }
-func (r *recorder) Close() error                { return nil }
-func (r *recorder) TsigStatus() error           { return nil }
-func (r *recorder) TsigTimersOnly(bool)         {}
-func (r *recorder) Hijack()                     {}
+func (r *recorder) WriteMsg(m *dns.Msg) error { r.out = append(r.out, m); return nil }
+
+// Write keeps a packed answer as its parse, or the parse error.
+func (r *recorder) Write(b []byte) (int, error) {
+	m := new(dns.Msg)
+	if err := m.Unpack(b); err != nil {
+		return 0, err
+	}
+	r.wire = append(r.wire, append([]byte(nil), b...))
+	r.out = append(r.out, m)
+	return len(b), nil
+}
+func (r *recorder) Close() error        { return nil }
+func (r *recorder) TsigStatus() error   { return nil }
+func (r *recorder) TsigTimersOnly(bool) {}
+func (r *recorder) Hijack()             {}
 
 // FuzzServeDNS feeds arbitrary packets that miekg/dns accepts to ServeDNS
 // over both transports: it must never panic, must answer every query with

@@ -56,9 +56,12 @@ func (h *Handler) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 		tcp = true
 	}
 	var rcode int
-	if tcp && isTransfer(req) {
+	switch {
+	case tcp && isTransfer(req):
 		rcode = h.transfer(w, req)
-	} else {
+	case h.writeCached(w, req, tcp):
+		rcode = dns.RcodeSuccess
+	default:
 		resp := h.Answer(req, tcp)
 		if resp == nil {
 			return
@@ -67,16 +70,11 @@ func (h *Handler) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 		rcode = resp.Rcode
 	}
 	if h.metrics != nil {
-		transport := "udp"
-		if tcp {
-			transport = "tcp"
-		}
-		qtype := "none"
+		qtype := uint16(dns.TypeNone)
 		if len(req.Question) > 0 {
-			qtype = qtypeLabel(req.Question[0].Qtype)
+			qtype = req.Question[0].Qtype
 		}
-		h.metrics.queries.WithLabelValues(qtype, dns.RcodeToString[rcode]).Inc()
-		h.metrics.latency.WithLabelValues(transport).Observe(time.Since(start).Seconds())
+		h.metrics.observe(qtype, rcode, tcp, time.Since(start))
 	}
 }
 
@@ -84,6 +82,11 @@ func (h *Handler) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 // already fitted to the size the transport allows; nil means no response
 // (req is itself a response).
 func (h *Handler) Answer(req *dns.Msg, tcp bool) *dns.Msg {
+	return answer(h.src, req, tcp)
+}
+
+// answer is Answer from src.
+func answer(src SnapshotSource, req *dns.Msg, tcp bool) *dns.Msg {
 	if req.Response {
 		return nil
 	}
@@ -124,14 +127,14 @@ func (h *Handler) Answer(req *dns.Msg, tcp bool) *dns.Msg {
 		m.Rcode = dns.RcodeFormatError
 		return m
 	}
-	h.resolve(m, req.Question[0])
+	resolve(src, m, req.Question[0])
 	fit(m, limit)
 	return m
 }
 
 // resolve fills rcode and sections for one question.
-func (h *Handler) resolve(m *dns.Msg, q dns.Question) {
-	snap := h.src.Snapshot()
+func resolve(src SnapshotSource, m *dns.Msg, q dns.Question) {
+	snap := src.Snapshot()
 	if snap == nil {
 		m.Rcode = dns.RcodeServerFailure
 		return
@@ -149,7 +152,7 @@ func (h *Handler) resolve(m *dns.Msg, q dns.Question) {
 		m.Rcode = dns.RcodeRefused // zone transfers run over TCP only
 		return
 	}
-	if nd != nil && nd.primary && h.src.Stale() {
+	if nd != nil && nd.primary && src.Stale() {
 		m.Rcode = dns.RcodeServerFailure
 		return
 	}
@@ -204,6 +207,8 @@ func isTransfer(req *dns.Msg) bool {
 
 func qtypeLabel(t uint16) string {
 	switch t {
+	case dns.TypeNone:
+		return "none"
 	case dns.TypeA, dns.TypeAAAA, dns.TypeSRV, dns.TypeTXT, dns.TypeSOA, dns.TypeNS,
 		dns.TypeANY, dns.TypeAXFR, dns.TypeIXFR, dns.TypePTR, dns.TypeMX, dns.TypeCNAME:
 		return dns.TypeToString[t]

@@ -2,7 +2,10 @@ package dnsserver
 
 import (
 	"errors"
+	"sync"
+	"time"
 
+	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -10,7 +13,10 @@ import (
 // follow fedstate_dns_<name>_<unit|total>; every label is bounded.
 type Metrics struct {
 	queries      *prometheus.CounterVec
+	counters     sync.Map // qtype<<16 | rcode -> prometheus.Counter of queries
 	latency      *prometheus.HistogramVec
+	udpLatency   prometheus.Observer
+	tcpLatency   prometheus.Observer
 	serial       prometheus.Gauge
 	watchLag     prometheus.Gauge
 	stale        prometheus.Gauge
@@ -49,9 +55,26 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "fedstate_dns_record_errors_total", Help: "etcd keys or values left out of the snapshot because they are malformed.",
 		}),
 	}
+	m.udpLatency, m.tcpLatency = m.latency.WithLabelValues("udp"), m.latency.WithLabelValues("tcp")
 	var errs []error
 	for _, c := range []prometheus.Collector{m.queries, m.latency, m.serial, m.watchLag, m.stale, m.rebuilds, m.rebuildTime, m.recordErrors} {
 		errs = append(errs, reg.Register(c))
 	}
 	return m, errors.Join(errs...)
+}
+
+// observe counts one answered query and its latency. It resolves the
+// labels once per query type and rcode, not per query.
+func (m *Metrics) observe(qtype uint16, rcode int, tcp bool, d time.Duration) {
+	key := uint32(qtype)<<16 | uint32(uint16(rcode))
+	c, ok := m.counters.Load(key)
+	if !ok {
+		c, _ = m.counters.LoadOrStore(key, m.queries.WithLabelValues(qtypeLabel(qtype), dns.RcodeToString[rcode]))
+	}
+	c.(prometheus.Counter).Inc()
+	if tcp {
+		m.tcpLatency.Observe(d.Seconds())
+	} else {
+		m.udpLatency.Observe(d.Seconds())
+	}
 }
