@@ -67,6 +67,10 @@ type Config struct {
 	// NotifyTargets are secondaries sent a NOTIFY (RFC 1996) each time the
 	// records change, so they transfer the new serial at once.
 	NotifyTargets []netip.AddrPort
+	// IXFRJournal is how many of the latest changes of the records IXFR
+	// answers with differences (RFC 1995); a secondary further behind, or
+	// behind a full reload, gets the whole zone. 0 always sends the zone.
+	IXFRJournal int
 }
 
 // DefaultConfig returns the configuration of the local default: one server
@@ -102,6 +106,11 @@ func DefaultConfig() Config {
 		MaxTCPQueries: 128,
 		// Five seconds to finish in-flight queries.
 		ShutdownTimeout: 5 * time.Second,
+		// 100 changes: with NOTIFY a secondary is rarely more than one
+		// change behind; 100 covers a secondary down for a while during a
+		// busy failover period, and each entry costs only the records its
+		// change replaced (at most etcd's 128 keys per transaction).
+		IXFRJournal: 100,
 	}
 }
 
@@ -154,6 +163,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxTCPQueries == 0 || c.MaxTCPQueries < -1 {
 		errs = append(errs, fmt.Errorf("maxTCPQueries %d: must be positive or -1", c.MaxTCPQueries))
+	}
+	if c.IXFRJournal < 0 {
+		errs = append(errs, fmt.Errorf("ixfrJournal %d: must not be negative", c.IXFRJournal))
 	}
 	for name, secret := range c.TSIGKeys {
 		if !isCanonicalName(name) {

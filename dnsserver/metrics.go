@@ -23,6 +23,7 @@ type Metrics struct {
 	rebuilds     prometheus.Counter
 	rebuildTime  prometheus.Histogram
 	recordErrors prometheus.Counter
+	transfers    *prometheus.CounterVec
 }
 
 // NewMetrics creates the collectors and registers them on reg.
@@ -54,10 +55,14 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		recordErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "fedstate_dns_record_errors_total", Help: "etcd keys or values left out of the snapshot because they are malformed.",
 		}),
+		transfers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "fedstate_dns_transfers_total",
+			Help: "Zone transfers served, by query type (AXFR, IXFR) and content: zone (all records), differences (IXFR from the journal) or current (lone SOA).",
+		}, []string{"qtype", "content"}),
 	}
 	m.udpLatency, m.tcpLatency = m.latency.WithLabelValues("udp"), m.latency.WithLabelValues("tcp")
 	var errs []error
-	for _, c := range []prometheus.Collector{m.queries, m.latency, m.serial, m.watchLag, m.stale, m.rebuilds, m.rebuildTime, m.recordErrors} {
+	for _, c := range []prometheus.Collector{m.queries, m.latency, m.serial, m.watchLag, m.stale, m.rebuilds, m.rebuildTime, m.recordErrors, m.transfers} {
 		errs = append(errs, reg.Register(c))
 	}
 	return m, errors.Join(errs...)

@@ -186,3 +186,25 @@ func goldenAnswer(t *testing.T, name string) string {
 	s := string(b)
 	return s[strings.Index(s, ";; answer\n"):]
 }
+
+// counter sums the counters called name whose labels include value.
+func (s *testServer) counter(name, value string) float64 {
+	mfs, err := s.reg.Gather()
+	if err != nil {
+		return -1
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetValue() == value {
+					sum += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return sum
+}

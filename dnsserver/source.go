@@ -23,6 +23,7 @@ type Source struct {
 	lastHeard atomic.Int64 // unix nanoseconds of the last sign of life of the watch
 	stale     atomic.Bool
 	changed   chan struct{} // one pending signal: the records changed
+	journal   journal       // versions of the records for IXFR; written by Run only
 }
 
 // NewSource returns a Source reading cfg.Prefix from cli. It validates cfg.
@@ -33,11 +34,17 @@ func NewSource(cfg Config, cli *clientv3.Client, m *Metrics) (*Source, error) {
 	if cli == nil || m == nil {
 		return nil, errors.New("dnsserver: NewSource needs an etcd client and metrics")
 	}
-	return &Source{cfg: cfg, cli: cli, metrics: m, now: time.Now, changed: make(chan struct{}, 1)}, nil
+	return &Source{cfg: cfg, cli: cli, metrics: m, now: time.Now, changed: make(chan struct{}, 1),
+		journal: journal{size: cfg.IXFRJournal}}, nil
 }
 
 // Snapshot returns the snapshot being served, nil before the first load.
 func (s *Source) Snapshot() *Snapshot { return s.cur.Load() }
+
+// At returns the snapshot whose records are those of etcd revision rev, if
+// it is one of the last Config.IXFRJournal changes (since the last full
+// load); it implements Journal.
+func (s *Source) At(rev int64) *Snapshot { return s.journal.at(rev) }
 
 // Stale reports whether the watch has been lost for longer than
 // Config.StaleAfter (or no snapshot was ever loaded).
@@ -100,7 +107,7 @@ func (s *Source) load(ctx context.Context) (int64, error) {
 	for i, kv := range resp.Kvs {
 		changes[i] = Change{Key: string(kv.Key), Value: kv.Value}
 	}
-	s.install(ctx, NewSnapshot(s.cfg), resp.Header.Revision, changes)
+	s.install(ctx, NewSnapshot(s.cfg), resp.Header.Revision, changes, 0)
 	return resp.Header.Revision, nil
 }
 
@@ -149,13 +156,18 @@ func (s *Source) follow(ctx context.Context, rev int64) error {
 			}
 			cur := s.cur.Load()
 			changes := make([]Change, 0, len(resp.Events))
+			first := int64(0) // revision of the earliest new event
 			for _, ev := range resp.Events {
-				if ev.Kv.ModRevision > cur.Revision() { // older ones are in the snapshot
-					changes = append(changes, Change{Key: string(ev.Kv.Key), Value: ev.Kv.Value, Deleted: ev.Type == clientv3.EventTypeDelete})
+				if ev.Kv.ModRevision <= cur.Revision() {
+					continue // already in the snapshot
 				}
+				if first == 0 {
+					first = ev.Kv.ModRevision
+				}
+				changes = append(changes, Change{Key: string(ev.Kv.Key), Value: ev.Kv.Value, Deleted: ev.Type == clientv3.EventTypeDelete})
 			}
 			if len(changes) > 0 || resp.Header.Revision > cur.Revision() {
-				s.install(ctx, cur, resp.Header.Revision, changes)
+				s.install(ctx, cur, resp.Header.Revision, changes, first)
 			} else {
 				s.heard(ctx)
 			}
@@ -164,8 +176,9 @@ func (s *Source) follow(ctx context.Context, rev int64) error {
 }
 
 // install applies changes to base at rev, swaps the result in and records
-// the watch as alive.
-func (s *Source) install(ctx context.Context, base *Snapshot, rev int64, changes []Change) {
+// the watch as alive. first is the revision of the earliest change, 0 for a
+// full load: the IXFR journal then starts over.
+func (s *Source) install(ctx context.Context, base *Snapshot, rev int64, changes []Change, first int64) {
 	start := s.now()
 	next, errs := base.Apply(rev, s.cfg.Prefix, changes)
 	s.metrics.rebuildTime.Observe(s.now().Sub(start).Seconds())
@@ -173,6 +186,12 @@ func (s *Source) install(ctx context.Context, base *Snapshot, rev int64, changes
 	if len(errs) > 0 {
 		s.metrics.recordErrors.Add(float64(len(errs)))
 		logr.FromContextOrDiscard(ctx).Info("Left malformed DNS records out of the snapshot", "revision", rev, "errors", errors.Join(errs...).Error())
+	}
+	switch {
+	case first == 0:
+		s.journal.reset(next)
+	case len(changes) > 0:
+		s.journal.add(next, first)
 	}
 	s.cur.Store(next)
 	s.metrics.serial.Set(float64(next.Serial()))
