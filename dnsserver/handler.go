@@ -24,6 +24,7 @@ type Handler struct {
 	src     SnapshotSource
 	metrics *Metrics
 	xfr     TransferPolicy
+	limit   *rateLimiter // nil: no limit
 }
 
 // NewHandler returns a Handler reading src; m may be nil in tests.
@@ -36,6 +37,17 @@ func NewHandler(src SnapshotSource, m *Metrics) *Handler {
 func (h *Handler) WithTransfers(p TransferPolicy) *Handler {
 	c := *h
 	c.xfr = p
+	return &c
+}
+
+// WithRateLimit returns a copy of h that answers each client network
+// (IPv4 /24, IPv6 /56) at most rate times per second over UDP, in bursts of
+// as many; of the queries over the limit every slip-th is answered
+// truncated (so a real client retries over TCP) and the others dropped
+// (slip 0 drops them all). rate 0 means no limit. TCP is never limited.
+func (h *Handler) WithRateLimit(rate, slip int) *Handler {
+	c := *h
+	c.limit = newRateLimiter(rate, slip, time.Now)
 	return &c
 }
 
@@ -54,6 +66,9 @@ func (h *Handler) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	tcp := false
 	if a, ok := w.LocalAddr().(*net.TCPAddr); ok && a != nil {
 		tcp = true
+	}
+	if !tcp && h.limited(w, req) {
+		return
 	}
 	var rcode int
 	switch {

@@ -24,6 +24,7 @@ type Metrics struct {
 	rebuildTime  prometheus.Histogram
 	recordErrors prometheus.Counter
 	transfers    *prometheus.CounterVec
+	rateLimited  *prometheus.CounterVec
 }
 
 // NewMetrics creates the collectors and registers them on reg.
@@ -59,10 +60,14 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "fedstate_dns_transfers_total",
 			Help: "Zone transfers served, by query type (AXFR, IXFR) and content: zone (all records), differences (IXFR from the journal) or current (lone SOA).",
 		}, []string{"qtype", "content"}),
+		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "fedstate_dns_rate_limited_total",
+			Help: "UDP queries over their client network's response rate limit, by action: dropped, or slipped (answered truncated).",
+		}, []string{"action"}),
 	}
 	m.udpLatency, m.tcpLatency = m.latency.WithLabelValues("udp"), m.latency.WithLabelValues("tcp")
 	var errs []error
-	for _, c := range []prometheus.Collector{m.queries, m.latency, m.serial, m.watchLag, m.stale, m.rebuilds, m.rebuildTime, m.recordErrors, m.transfers} {
+	for _, c := range []prometheus.Collector{m.queries, m.latency, m.serial, m.watchLag, m.stale, m.rebuilds, m.rebuildTime, m.recordErrors, m.transfers, m.rateLimited} {
 		errs = append(errs, reg.Register(c))
 	}
 	return m, errors.Join(errs...)

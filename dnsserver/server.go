@@ -41,7 +41,8 @@ func New(cfg Config, cli *clientv3.Client, reg prometheus.Registerer) (*Server, 
 	if err != nil {
 		return nil, err
 	}
-	h := NewHandler(src, m).WithTransfers(TransferPolicy{Allow: cfg.TransferFrom, RequireTSIG: len(cfg.TSIGKeys) > 0})
+	h := NewHandler(src, m).WithTransfers(TransferPolicy{Allow: cfg.TransferFrom, RequireTSIG: len(cfg.TSIGKeys) > 0}).
+		WithRateLimit(cfg.RateLimit, cfg.RateLimitSlip)
 	return &Server{cfg: cfg, source: src, handler: h}, nil
 }
 

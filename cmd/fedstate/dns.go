@@ -104,6 +104,8 @@ func (o *dnsOptions) addFlags(cmd *cobra.Command) {
 	f.StringSliceVar(&o.transferFrom, "transfer-from", nil, "client networks (CIDR, comma-separated or repeated) allowed to transfer the zone over TCP (AXFR, IXFR); none by default")
 	f.StringArrayVar(&o.tsigKeys, "tsig-key", nil, "TSIG key as NAME:BASE64SECRET (repeatable); when given, zone transfers must be signed with one of them")
 	f.StringSliceVar(&o.notify, "notify", nil, "secondaries (IP:port, comma-separated or repeated) sent a NOTIFY whenever the records change")
+	f.IntVar(&c.RateLimit, "rate-limit", c.RateLimit, "UDP responses per second per client network (IPv4 /24, IPv6 /56), in bursts of as many; 0: no limit")
+	f.IntVar(&c.RateLimitSlip, "rate-limit-slip", c.RateLimitSlip, "answer every Nth query over --rate-limit truncated (the client retries over TCP) and drop the others; 0 drops all")
 	f.IntVar(&c.IXFRJournal, "ixfr-journal", c.IXFRJournal, "how many of the latest changes IXFR answers with differences; a secondary further behind gets the whole zone (0: always the zone)")
 	f.IntVarP(&o.verbosity, "v", "v", 0, "log verbosity: 0 for changes of state, 1 and more for detail")
 }
