@@ -22,7 +22,7 @@ type Snapshot struct {
 	zone       *zoneInfo
 	revision   int64
 	services   map[serviceID]*serviceSet
-	namespaces map[string]int // services per namespace, for empty non-terminals
+	namespaces map[string]int // services that own names, per namespace, for empty non-terminals
 }
 
 // zoneInfo is the part of Config a snapshot needs, in wire units.
@@ -108,7 +108,7 @@ func (s *Snapshot) lookup(name string) (*node, lookupResult) {
 		}
 		return nil, nxdomain
 	case rest == "": // svc.<zone>
-		if len(s.services) > 0 {
+		if len(s.namespaces) > 0 {
 			return nil, emptyNonTerminal
 		}
 		return nil, nxdomain
