@@ -25,6 +25,7 @@ type Handler struct {
 	metrics *Metrics
 	xfr     TransferPolicy
 	limit   *rateLimiter // nil: no limit
+	tsig    bool         // the server verifies TSIG (see WithTSIG)
 }
 
 // NewHandler returns a Handler reading src; m may be nil in tests.
@@ -72,6 +73,8 @@ func (h *Handler) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	}
 	var rcode int
 	switch {
+	case req.IsTsig() != nil && !req.Response && (!h.tsig || w.TsigStatus() != nil):
+		rcode = h.tsigRejected(w, req, tcp)
 	case tcp && isTransfer(req):
 		rcode = h.transfer(w, req)
 	case h.writeCached(w, req, tcp):
@@ -81,7 +84,7 @@ func (h *Handler) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 		if resp == nil {
 			return
 		}
-		_ = w.WriteMsg(resp) // the client is gone: nothing to do
+		_ = w.WriteMsg(signed(resp, req)) // the client is gone: nothing to do
 		rcode = resp.Rcode
 	}
 	if h.metrics != nil {
@@ -143,7 +146,7 @@ func answer(src SnapshotSource, req *dns.Msg, tcp bool) *dns.Msg {
 		return m
 	}
 	resolve(src, m, req.Question[0])
-	fit(m, limit)
+	fit(m, limit-tsigLen(req))
 	return m
 }
 

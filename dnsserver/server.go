@@ -43,6 +43,9 @@ func New(cfg Config, cli *clientv3.Client, reg prometheus.Registerer) (*Server, 
 	}
 	h := NewHandler(src, m).WithTransfers(TransferPolicy{Allow: cfg.TransferFrom, RequireTSIG: len(cfg.TSIGKeys) > 0}).
 		WithRateLimit(cfg.RateLimit, cfg.RateLimitSlip)
+	if len(cfg.TSIGKeys) > 0 {
+		h = h.WithTSIG()
+	}
 	return &Server{cfg: cfg, source: src, handler: h}, nil
 }
 
