@@ -1,6 +1,7 @@
 package dnsserver
 
 import (
+	"bytes"
 	"net"
 	"testing"
 
@@ -42,7 +43,8 @@ func (r *recorder) Hijack()             {}
 
 // FuzzServeDNS feeds arbitrary packets that miekg/dns accepts to ServeDNS
 // over both transports: it must never panic, must answer every query with
-// its own ID, and the answer must pack within the transport's size.
+// its own ID, the answer must pack within the transport's size, and the
+// bytes written must be those of Answer, the general path.
 func FuzzServeDNS(f *testing.F) {
 	for _, q := range []query{
 		{name: "_pg._tcp.db.prod.svc." + z, qtype: dns.TypeSRV, edns: 1232},
@@ -84,6 +86,16 @@ func FuzzServeDNS(f *testing.F) {
 			}
 			if resp.Id != req.Id || !resp.Response || resp.RecursionAvailable {
 				t.Fatalf("bad header: %+v", resp.MsgHdr)
+			}
+			// Packed templates or not, the bytes are those of the general path.
+			if req.IsTsig() == nil && !(tcp && isTransfer(req)) {
+				if len(w.wire) == 1 {
+					wire = w.wire[0]
+				}
+				want, err := h.Answer(req, tcp).Pack()
+				if err != nil || !bytes.Equal(wire, want) {
+					t.Fatalf("ServeDNS wrote %x, Answer gives %x (%v)", wire, want, err)
+				}
 			}
 		}
 	})

@@ -141,6 +141,25 @@ func TestThreeServersAgree(t *testing.T) {
 	if err := w.Commit(t.Context(), cli, flip); !errors.Is(err, ErrConflict) {
 		t.Fatalf("replayed flip: %v, want ErrConflict", err)
 	}
+
+	// Deleting a service removes all its names from all three servers.
+	del, err := w.DeleteService("prod", "mid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Commit(t.Context(), cli, del); err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range servers {
+		poll(t, 5*time.Second, fmt.Sprintf("server %d forgets prod/mid", i), func() error {
+			for _, name := range []string{"mid.prod.svc." + z, "mid-3.mid.prod.svc." + z, "_http._tcp.mid.prod.svc." + z} {
+				if err := s.wantA(name, "", dns.RcodeNameError); err != nil {
+					return err
+				}
+			}
+			return s.wantA("db-2.db.prod.svc."+z, "127.14.0.2", dns.RcodeSuccess)
+		})
+	}
 }
 
 func TestTCPPipeliningAndMalformedPackets(t *testing.T) {
@@ -249,8 +268,14 @@ func TestWatchLossAndRecovery(t *testing.T) {
 	if v, err := s.gauge("fedstate_dns_watch_stale"); err != nil || v != 1 {
 		t.Errorf("fedstate_dns_watch_stale = %v, %v; want 1", v, err)
 	}
+	if v, err := s.gauge("fedstate_dns_watch_lag_seconds"); err != nil || v < integrationConfig(prefix).StaleAfter.Seconds() {
+		t.Errorf("fedstate_dns_watch_lag_seconds = %v, %v; want at least the bound", v, err)
+	}
 	if err := s.srv.Healthy(); err == nil {
 		t.Error("healthy while the watch is lost")
+	}
+	if !strings.Contains(s.logs.String(), "Lost the etcd watch; answering SERVFAIL for primary names") {
+		t.Errorf("no log line about the lost watch:\n%s", s.logs)
 	}
 
 	restart := time.Now()
@@ -276,6 +301,9 @@ func TestWatchLossAndRecovery(t *testing.T) {
 	}
 	if err := s.srv.Healthy(); err != nil {
 		t.Errorf("not healthy after recovery: %v", err)
+	}
+	if !strings.Contains(s.logs.String(), "Recovered the etcd watch; answering primary names again") {
+		t.Errorf("no log line about the recovery:\n%s", s.logs)
 	}
 }
 

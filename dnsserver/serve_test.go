@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/funcr"
 	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -23,6 +25,7 @@ type testServer struct {
 	srv  *Server
 	addr string
 	reg  *prometheus.Registry
+	logs *syncBuffer // the server's log lines
 }
 
 // integrationConfig is a server configuration with short bounds under prefix.
@@ -55,7 +58,9 @@ func startServerVia(t *testing.T, cfg Config, endpoint string) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	logs := &syncBuffer{}
+	log := funcr.New(func(prefix, args string) { fmt.Fprintln(logs, prefix, args) }, funcr.Options{})
+	ctx, cancel := context.WithCancel(logr.NewContext(context.Background(), log))
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, pc, ln) }()
 	t.Cleanup(func() {
@@ -69,7 +74,7 @@ func startServerVia(t *testing.T, cfg Config, endpoint string) *testServer {
 			t.Error("Serve did not return after cancel")
 		}
 	})
-	return &testServer{srv: srv, addr: ln.Addr().String(), reg: reg}
+	return &testServer{srv: srv, addr: ln.Addr().String(), reg: reg, logs: logs}
 }
 
 // exchange sends m and returns the raw answer and its parse.
