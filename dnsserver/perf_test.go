@@ -92,7 +92,7 @@ func BenchmarkDNSPerf(b *testing.B) {
 	} else {
 		b.Log("COREDNS_BIN not set: CoreDNS not measured")
 	}
-	propagation(b, w, servers, dnsperf, queries)
+	propagation(b, w, servers, pidOn(b, servers[0]), dnsperf, queries)
 }
 
 type perf struct{ qps, p50, p99, cpuPerQuery, rssMiB float64 }
@@ -197,7 +197,7 @@ func fixedRate(b *testing.B, addr string, rate int, d time.Duration) []time.Dura
 // reports the time until all three servers answer the new primary. The
 // flips are spread over the load run (one per flipEvery, after a second of
 // load), and dnsperf's own report says which rate was served meanwhile.
-func propagation(b *testing.B, w *Writer, servers []string, dnsperf, queries string) {
+func propagation(b *testing.B, w *Writer, servers []string, pid int, dnsperf, queries string) {
 	const flips, flipEvery, rate = 200, 50 * time.Millisecond, 20000
 	host, port, _ := net.SplitHostPort(servers[0])
 	warmup := time.Second
@@ -248,9 +248,10 @@ func propagation(b *testing.B, w *Writer, servers []string, dnsperf, queries str
 	checkMix(b, "fedstate under flips", out.String())
 	served := parseFloat(b, out.String(), `Queries per second:\s+([\d.]+)`)
 	slices.SortFunc(lags, func(a, b time.Duration) int { return cmp.Compare(a, b) })
-	b.Logf("etcd write -> 3 servers answer the new primary (%d flips while one serves %.0f q/s, lost %s): p50 %v p99 %v max %v",
+	b.Logf("etcd write -> 3 servers answer the new primary (%d flips while one serves %.0f q/s, lost %s): p50 %v p99 %v max %v | RSS after the flips (IXFR journal full) %.1f MiB",
 		flips, served, regexp.MustCompile(`Queries lost:\s+(\S+ \S+)`).FindStringSubmatch(out.String())[1],
-		lags[len(lags)/2].Round(10*time.Microsecond), lags[len(lags)*99/100].Round(10*time.Microsecond), lags[len(lags)-1].Round(10*time.Microsecond))
+		lags[len(lags)/2].Round(10*time.Microsecond), lags[len(lags)*99/100].Round(10*time.Microsecond), lags[len(lags)-1].Round(10*time.Microsecond),
+		float64(procStatus(b, pid, "VmRSS"))/1024)
 	b.ReportMetric(float64(lags[len(lags)*99/100].Microseconds())/1e3, "flip-p99-ms")
 	b.ReportMetric(served, "flip-load-q/s")
 }
