@@ -67,6 +67,18 @@ type Config struct {
 	// NotifyTargets are secondaries sent a NOTIFY (RFC 1996) each time the
 	// records change, so they transfer the new serial at once.
 	NotifyTargets []netip.AddrPort
+	// RateLimit is how many UDP responses per second one client network
+	// (IPv4 /24, IPv6 /56) receives, in bursts of as many; 0 is no limit.
+	// TCP is not limited: its source address is proven.
+	RateLimit int
+	// RateLimitSlip: of the queries over RateLimit, every RateLimitSlip-th
+	// is answered truncated, so a real client behind a flooded network
+	// retries over TCP, and the rest are dropped; 0 drops them all.
+	RateLimitSlip int
+	// IXFRJournal is how many of the latest changes of the records IXFR
+	// answers with differences (RFC 1995); a secondary further behind, or
+	// behind a full reload, gets the whole zone. 0 always sends the zone.
+	IXFRJournal int
 }
 
 // DefaultConfig returns the configuration of the local default: one server
@@ -102,6 +114,18 @@ func DefaultConfig() Config {
 		MaxTCPQueries: 128,
 		// Five seconds to finish in-flight queries.
 		ShutdownTimeout: 5 * time.Second,
+		// 100 changes: with NOTIFY a secondary is rarely more than one
+		// change behind; 100 covers a secondary down for a while during a
+		// busy failover period, and each entry costs only the records its
+		// change replaced (at most etcd's 128 keys per transaction).
+		IXFRJournal: 100,
+		// No limit: the clients are resolvers and pods of the federation,
+		// where one network can carry a whole cluster's lookups. Set one
+		// on servers that untrusted networks can reach.
+		RateLimit: 0,
+		// Every second query over the limit is answered truncated, as
+		// BIND's response rate limiting does by default.
+		RateLimitSlip: 2,
 	}
 }
 
@@ -154,6 +178,15 @@ func (c Config) Validate() error {
 	}
 	if c.MaxTCPQueries == 0 || c.MaxTCPQueries < -1 {
 		errs = append(errs, fmt.Errorf("maxTCPQueries %d: must be positive or -1", c.MaxTCPQueries))
+	}
+	if c.RateLimit < 0 {
+		errs = append(errs, fmt.Errorf("rateLimit %d: must not be negative", c.RateLimit))
+	}
+	if c.RateLimitSlip < 0 {
+		errs = append(errs, fmt.Errorf("rateLimitSlip %d: must not be negative", c.RateLimitSlip))
+	}
+	if c.IXFRJournal < 0 {
+		errs = append(errs, fmt.Errorf("ixfrJournal %d: must not be negative", c.IXFRJournal))
 	}
 	for name, secret := range c.TSIGKeys {
 		if !isCanonicalName(name) {

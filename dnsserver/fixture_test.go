@@ -72,6 +72,16 @@ func fixtureOps(t testing.TB, w *Writer) Ops {
 // fixtureSnapshot applies fixtureOps at revision 42, as a watch would.
 func fixtureSnapshot(t testing.TB) *Snapshot {
 	t.Helper()
+	snap, errs := NewSnapshot(fixtureConfig()).Apply(42, DefaultPrefix, fixtureChanges(t))
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	return snap
+}
+
+// fixtureChanges are fixtureOps as the changes a watch reports.
+func fixtureChanges(t testing.TB) []Change {
+	t.Helper()
 	w, err := NewWriter(DefaultWriterConfig())
 	if err != nil {
 		t.Fatal(err)
@@ -80,11 +90,7 @@ func fixtureSnapshot(t testing.TB) *Snapshot {
 	for _, op := range fixtureOps(t, w).Then {
 		changes = append(changes, Change{Key: string(op.KeyBytes()), Value: op.ValueBytes()})
 	}
-	snap, errs := NewSnapshot(fixtureConfig()).Apply(42, DefaultPrefix, changes)
-	if len(errs) > 0 {
-		t.Fatal(errs)
-	}
-	return snap
+	return changes
 }
 
 func addrs(ss ...string) []netip.Addr {

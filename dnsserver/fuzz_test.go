@@ -1,6 +1,7 @@
 package dnsserver
 
 import (
+	"bytes"
 	"net"
 	"testing"
 
@@ -9,8 +10,9 @@ import (
 
 // recorder is a dns.ResponseWriter that keeps what the handler writes.
 type recorder struct {
-	tcp bool
-	out []*dns.Msg
+	tcp  bool
+	out  []*dns.Msg
+	wire [][]byte // the answers written packed
 }
 
 func (r *recorder) LocalAddr() net.Addr {
@@ -22,16 +24,27 @@ func (r *recorder) LocalAddr() net.Addr {
 func (r *recorder) RemoteAddr() net.Addr {
 	return &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}
 }
-func (r *recorder) WriteMsg(m *dns.Msg) error   { r.out = append(r.out, m); return nil }
-func (r *recorder) Write(b []byte) (int, error) { return len(b), nil }
-func (r *recorder) Close() error                { return nil }
-func (r *recorder) TsigStatus() error           { return nil }
-func (r *recorder) TsigTimersOnly(bool)         {}
-func (r *recorder) Hijack()                     {}
+func (r *recorder) WriteMsg(m *dns.Msg) error { r.out = append(r.out, m); return nil }
+
+// Write keeps a packed answer as its parse, or the parse error.
+func (r *recorder) Write(b []byte) (int, error) {
+	m := new(dns.Msg)
+	if err := m.Unpack(b); err != nil {
+		return 0, err
+	}
+	r.wire = append(r.wire, append([]byte(nil), b...))
+	r.out = append(r.out, m)
+	return len(b), nil
+}
+func (r *recorder) Close() error        { return nil }
+func (r *recorder) TsigStatus() error   { return nil }
+func (r *recorder) TsigTimersOnly(bool) {}
+func (r *recorder) Hijack()             {}
 
 // FuzzServeDNS feeds arbitrary packets that miekg/dns accepts to ServeDNS
 // over both transports: it must never panic, must answer every query with
-// its own ID, and the answer must pack within the transport's size.
+// its own ID, the answer must pack within the transport's size, and the
+// bytes written must be those of Answer, the general path.
 func FuzzServeDNS(f *testing.F) {
 	for _, q := range []query{
 		{name: "_pg._tcp.db.prod.svc." + z, qtype: dns.TypeSRV, edns: 1232},
@@ -73,6 +86,16 @@ func FuzzServeDNS(f *testing.F) {
 			}
 			if resp.Id != req.Id || !resp.Response || resp.RecursionAvailable {
 				t.Fatalf("bad header: %+v", resp.MsgHdr)
+			}
+			// Packed templates or not, the bytes are those of the general path.
+			if req.IsTsig() == nil && !(tcp && isTransfer(req)) {
+				if len(w.wire) == 1 {
+					wire = w.wire[0]
+				}
+				want, err := h.Answer(req, tcp).Pack()
+				if err != nil || !bytes.Equal(wire, want) {
+					t.Fatalf("ServeDNS wrote %x, Answer gives %x (%v)", wire, want, err)
+				}
 			}
 		}
 	})

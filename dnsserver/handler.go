@@ -24,6 +24,8 @@ type Handler struct {
 	src     SnapshotSource
 	metrics *Metrics
 	xfr     TransferPolicy
+	limit   *rateLimiter // nil: no limit
+	tsig    bool         // the server verifies TSIG (see WithTSIG)
 }
 
 // NewHandler returns a Handler reading src; m may be nil in tests.
@@ -36,6 +38,17 @@ func NewHandler(src SnapshotSource, m *Metrics) *Handler {
 func (h *Handler) WithTransfers(p TransferPolicy) *Handler {
 	c := *h
 	c.xfr = p
+	return &c
+}
+
+// WithRateLimit returns a copy of h that answers each client network
+// (IPv4 /24, IPv6 /56) at most rate times per second over UDP, in bursts of
+// as many; of the queries over the limit every slip-th is answered
+// truncated (so a real client retries over TCP) and the others dropped
+// (slip 0 drops them all). rate 0 means no limit. TCP is never limited.
+func (h *Handler) WithRateLimit(rate, slip int) *Handler {
+	c := *h
+	c.limit = newRateLimiter(rate, slip, time.Now)
 	return &c
 }
 
@@ -55,28 +68,31 @@ func (h *Handler) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	if a, ok := w.LocalAddr().(*net.TCPAddr); ok && a != nil {
 		tcp = true
 	}
+	if !tcp && h.limited(w, req) {
+		return
+	}
 	var rcode int
-	if tcp && isTransfer(req) {
+	switch {
+	case req.IsTsig() != nil && !req.Response && (!h.tsig || w.TsigStatus() != nil):
+		rcode = h.tsigRejected(w, req, tcp)
+	case tcp && isTransfer(req):
 		rcode = h.transfer(w, req)
-	} else {
+	case h.writeCached(w, req, tcp):
+		rcode = dns.RcodeSuccess
+	default:
 		resp := h.Answer(req, tcp)
 		if resp == nil {
 			return
 		}
-		_ = w.WriteMsg(resp) // the client is gone: nothing to do
+		_ = w.WriteMsg(signed(resp, req)) // the client is gone: nothing to do
 		rcode = resp.Rcode
 	}
 	if h.metrics != nil {
-		transport := "udp"
-		if tcp {
-			transport = "tcp"
-		}
-		qtype := "none"
+		qtype := uint16(dns.TypeNone)
 		if len(req.Question) > 0 {
-			qtype = qtypeLabel(req.Question[0].Qtype)
+			qtype = req.Question[0].Qtype
 		}
-		h.metrics.queries.WithLabelValues(qtype, dns.RcodeToString[rcode]).Inc()
-		h.metrics.latency.WithLabelValues(transport).Observe(time.Since(start).Seconds())
+		h.metrics.observe(qtype, rcode, tcp, time.Since(start))
 	}
 }
 
@@ -84,6 +100,11 @@ func (h *Handler) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 // already fitted to the size the transport allows; nil means no response
 // (req is itself a response).
 func (h *Handler) Answer(req *dns.Msg, tcp bool) *dns.Msg {
+	return answer(h.src, req, tcp)
+}
+
+// answer is Answer from src.
+func answer(src SnapshotSource, req *dns.Msg, tcp bool) *dns.Msg {
 	if req.Response {
 		return nil
 	}
@@ -124,14 +145,14 @@ func (h *Handler) Answer(req *dns.Msg, tcp bool) *dns.Msg {
 		m.Rcode = dns.RcodeFormatError
 		return m
 	}
-	h.resolve(m, req.Question[0])
-	fit(m, limit)
+	resolve(src, m, req.Question[0])
+	fit(m, limit-tsigLen(req))
 	return m
 }
 
 // resolve fills rcode and sections for one question.
-func (h *Handler) resolve(m *dns.Msg, q dns.Question) {
-	snap := h.src.Snapshot()
+func resolve(src SnapshotSource, m *dns.Msg, q dns.Question) {
+	snap := src.Snapshot()
 	if snap == nil {
 		m.Rcode = dns.RcodeServerFailure
 		return
@@ -149,7 +170,7 @@ func (h *Handler) resolve(m *dns.Msg, q dns.Question) {
 		m.Rcode = dns.RcodeRefused // zone transfers run over TCP only
 		return
 	}
-	if nd != nil && nd.primary && h.src.Stale() {
+	if nd != nil && nd.primary && src.Stale() {
 		m.Rcode = dns.RcodeServerFailure
 		return
 	}
@@ -204,6 +225,8 @@ func isTransfer(req *dns.Msg) bool {
 
 func qtypeLabel(t uint16) string {
 	switch t {
+	case dns.TypeNone:
+		return "none"
 	case dns.TypeA, dns.TypeAAAA, dns.TypeSRV, dns.TypeTXT, dns.TypeSOA, dns.TypeNS,
 		dns.TypeANY, dns.TypeAXFR, dns.TypeIXFR, dns.TypePTR, dns.TypeMX, dns.TypeCNAME:
 		return dns.TypeToString[t]

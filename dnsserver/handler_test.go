@@ -2,6 +2,7 @@ package dnsserver
 
 import (
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 )
@@ -158,5 +159,48 @@ func TestHandlerQuestionEchoedByteForByte(t *testing.T) {
 	}
 	if len(resp.Answer) != 1 {
 		t.Fatalf("mixed-case query got %d answers, want 1", len(resp.Answer))
+	}
+}
+
+// TestNegativeAnswerTTL checks RFC 2308 section 3: the SOA of a negative
+// answer has the TTL min(SOA TTL, MINIMUM), and MINIMUM is the negative
+// TTL, whichever of the two is smaller; the apex SOA keeps the zone TTL.
+func TestNegativeAnswerTTL(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		ttl, negative time.Duration
+		wantNegative  uint32
+	}{
+		{name: "negative TTL shorter", ttl: 30 * time.Second, negative: 5 * time.Second, wantNegative: 5},
+		{name: "zone TTL shorter", ttl: 5 * time.Second, negative: 60 * time.Second, wantNegative: 5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := fixtureConfig()
+			cfg.TTL, cfg.NegativeTTL = tc.ttl, tc.negative
+			snap, errs := NewSnapshot(cfg).Apply(42, DefaultPrefix, fixtureChanges(t))
+			if len(errs) > 0 {
+				t.Fatal(errs)
+			}
+			h := NewHandler(fixedSource{snap: snap}, nil)
+			for _, q := range []query{
+				{name: "nope.prod.svc." + z, qtype: dns.TypeA}, // NXDOMAIN
+				{name: "db.prod.svc." + z, qtype: dns.TypeMX},  // NODATA
+				{name: "prod.svc." + z, qtype: dns.TypeA},      // empty non-terminal
+			} {
+				resp := h.Answer(q.msg(), false)
+				if len(resp.Ns) != 1 {
+					t.Fatalf("%s: authority %v, want the SOA", q.name, resp.Ns)
+				}
+				soa := resp.Ns[0].(*dns.SOA)
+				if soa.Hdr.Ttl != tc.wantNegative || soa.Minttl != uint32(tc.negative.Seconds()) {
+					t.Errorf("%s: SOA TTL %d MINIMUM %d, want TTL %d MINIMUM %d", q.name, soa.Hdr.Ttl, soa.Minttl,
+						tc.wantNegative, uint32(tc.negative.Seconds()))
+				}
+			}
+			resp := h.Answer(query{name: z, qtype: dns.TypeSOA}.msg(), false)
+			if len(resp.Answer) != 1 || resp.Answer[0].Header().Ttl != uint32(tc.ttl.Seconds()) {
+				t.Errorf("apex SOA %v, want TTL %v", resp.Answer, tc.ttl)
+			}
+		})
 	}
 }

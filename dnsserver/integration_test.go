@@ -12,12 +12,17 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 // publish commits the fixture zone under prefix through the Writer and
-// returns the commit's revision.
+// returns the commit's revision. It first clears the prefix, so that a
+// test can run more than once (-count) on the package's etcd.
 func publish(t *testing.T, prefix string) (*Writer, int64) {
 	t.Helper()
+	if _, err := etcd.client(t).Delete(t.Context(), prefix, clientv3.WithPrefix()); err != nil {
+		t.Fatal(err)
+	}
 	wcfg := DefaultWriterConfig()
 	wcfg.Prefix = prefix
 	w, err := NewWriter(wcfg)
@@ -136,6 +141,25 @@ func TestThreeServersAgree(t *testing.T) {
 	if err := w.Commit(t.Context(), cli, flip); !errors.Is(err, ErrConflict) {
 		t.Fatalf("replayed flip: %v, want ErrConflict", err)
 	}
+
+	// Deleting a service removes all its names from all three servers.
+	del, err := w.DeleteService("prod", "mid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Commit(t.Context(), cli, del); err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range servers {
+		poll(t, 5*time.Second, fmt.Sprintf("server %d forgets prod/mid", i), func() error {
+			for _, name := range []string{"mid.prod.svc." + z, "mid-3.mid.prod.svc." + z, "_http._tcp.mid.prod.svc." + z} {
+				if err := s.wantA(name, "", dns.RcodeNameError); err != nil {
+					return err
+				}
+			}
+			return s.wantA("db-2.db.prod.svc."+z, "127.14.0.2", dns.RcodeSuccess)
+		})
+	}
 }
 
 func TestTCPPipeliningAndMalformedPackets(t *testing.T) {
@@ -244,8 +268,14 @@ func TestWatchLossAndRecovery(t *testing.T) {
 	if v, err := s.gauge("fedstate_dns_watch_stale"); err != nil || v != 1 {
 		t.Errorf("fedstate_dns_watch_stale = %v, %v; want 1", v, err)
 	}
+	if v, err := s.gauge("fedstate_dns_watch_lag_seconds"); err != nil || v < integrationConfig(prefix).StaleAfter.Seconds() {
+		t.Errorf("fedstate_dns_watch_lag_seconds = %v, %v; want at least the bound", v, err)
+	}
 	if err := s.srv.Healthy(); err == nil {
 		t.Error("healthy while the watch is lost")
+	}
+	if !strings.Contains(s.logs.String(), "Lost the etcd watch; answering SERVFAIL for primary names") {
+		t.Errorf("no log line about the lost watch:\n%s", s.logs)
 	}
 
 	restart := time.Now()
@@ -271,6 +301,9 @@ func TestWatchLossAndRecovery(t *testing.T) {
 	}
 	if err := s.srv.Healthy(); err != nil {
 		t.Errorf("not healthy after recovery: %v", err)
+	}
+	if !strings.Contains(s.logs.String(), "Recovered the etcd watch; answering primary names again") {
+		t.Errorf("no log line about the recovery:\n%s", s.logs)
 	}
 }
 
@@ -322,20 +355,67 @@ func TestWatchPartition(t *testing.T) {
 }
 
 // TestIdleWatchStaysFresh checks that progress notifications alone keep an
-// idle watch alive: no writes for several bounds, never stale.
+// idle watch alive: no writes for several bounds, never stale, whether the
+// records were written before the server started (its watch then starts at
+// etcd's current revision) or after.
 func TestIdleWatchStaysFresh(t *testing.T) {
-	const prefix = "/it-idle/"
+	for _, tc := range []struct {
+		name         string
+		publishFirst bool
+	}{
+		{name: "records before start", publishFirst: true},
+		{name: "records after start"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			prefix := "/it-idle-" + strings.ReplaceAll(tc.name, " ", "-") + "/"
+			cfg := integrationConfig(prefix)
+			if tc.publishFirst {
+				publish(t, prefix)
+			}
+			s := startServer(t, cfg)
+			if !tc.publishFirst {
+				publish(t, prefix)
+			}
+			poll(t, 5*time.Second, "records served", func() error { return s.wantA("db-1.db.prod.svc."+z, "127.13.0.2", dns.RcodeSuccess) })
+			deadline := time.Now().Add(3 * cfg.StaleAfter)
+			tick := time.NewTicker(cfg.ProgressInterval / 2)
+			defer tick.Stop()
+			for time.Now().Before(deadline) {
+				<-tick.C
+				if err := s.srv.Healthy(); err != nil {
+					t.Fatalf("idle server went stale: %v", err)
+				}
+			}
+		})
+	}
+}
+
+// TestWatchReconnectStaysFresh drops the server's connections to etcd
+// without a partition: the etcd client reconnects and resumes the watch by
+// itself, after the last revision it saw, where an idle etcd sends no
+// progress notifications. The server must notice the silence and restart
+// the watch before the bound, never going stale.
+func TestWatchReconnectStaysFresh(t *testing.T) {
+	const prefix = "/it-reconnect/"
 	cfg := integrationConfig(prefix)
-	s := startServer(t, cfg)
+	p := startProxy(t, strings.TrimPrefix(etcd.clientURL, "http://"))
 	publish(t, prefix)
+	s := startServerVia(t, cfg, "http://"+p.addr())
 	poll(t, 5*time.Second, "records served", func() error { return s.wantA("db-1.db.prod.svc."+z, "127.13.0.2", dns.RcodeSuccess) })
-	deadline := time.Now().Add(3 * cfg.StaleAfter)
+	poll(t, 5*time.Second, "progress heard", func() error {
+		if age := s.srv.Source().Age(); age == 0 || age > cfg.ProgressInterval*2 {
+			return fmt.Errorf("watch age %v", age)
+		}
+		return nil
+	})
+	p.heal() // closes every connection; new ones pass
+	deadline := time.Now().Add(4 * cfg.StaleAfter)
 	tick := time.NewTicker(cfg.ProgressInterval / 2)
 	defer tick.Stop()
 	for time.Now().Before(deadline) {
 		<-tick.C
 		if err := s.srv.Healthy(); err != nil {
-			t.Fatalf("idle server went stale: %v", err)
+			t.Fatalf("stale after the client reconnected: %v", err)
 		}
 	}
 }

@@ -94,6 +94,16 @@ func TestInteropDigAndKdig(t *testing.T) {
 			t.Errorf("kdig %v: no %q in\n%s", c.args, c.want, out)
 		}
 	}
+	// kdig verifies the signature of the answer to a signed query, and
+	// shows the TSIG error of a query signed with an unknown key (NOTAUTH
+	// and BADKEY, which it prints as the status).
+	key := "hmac-sha256:" + tsigName + ":" + tsigSecret
+	if out := run(t, kdig, "@"+host, "-p", port, "-y", key, "SOA", z); !strings.Contains(out, "status: NOERROR") || strings.Contains(out, "WARNING") {
+		t.Errorf("kdig signed SOA query:\n%s", out)
+	}
+	if out := run(t, kdig, "@"+host, "-p", port, "-y", "hmac-sha256:unknown.:"+tsigSecret, "SOA", z); !strings.Contains(out, "status: BADKEY") {
+		t.Errorf("kdig query signed with an unknown key:\n%s", out)
+	}
 	// kdig transfers the zone with TSIG; it matches the snapshot.
 	out = run(t, kdig, "@"+host, "-p", port, "-y", "hmac-sha256:"+tsigName+":"+tsigSecret, "+noall", "+answer", "AXFR", z)
 	got = records(t, out)

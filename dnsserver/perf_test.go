@@ -92,17 +92,23 @@ func BenchmarkDNSPerf(b *testing.B) {
 	} else {
 		b.Log("COREDNS_BIN not set: CoreDNS not measured")
 	}
-	propagation(b, w, servers, dnsperf, queries)
+	propagation(b, w, servers, pidOn(b, servers[0]), dnsperf, queries)
 }
 
 type perf struct{ qps, p50, p99, cpuPerQuery, rssMiB float64 }
 
+// saturation is how long dnsperf drives a server as fast as it answers.
+const saturation = 10 * time.Second
+
 // measure drives one server: saturation, fixed-rate latency, CPU, RSS.
+// The server's CPU use during the saturation run tells whether the server
+// (near 100 %) or the load generator limited the rate.
 func measure(b *testing.B, name, addr string, pid int, dnsperf, queries string) perf {
 	host, port, _ := net.SplitHostPort(addr)
 	cpu0 := cpuSeconds(b, pid)
-	out := runOut(b, dnsperf, "-s", host, "-p", port, "-d", queries, "-l", "10", "-c", "4", "-q", "200")
+	out := runOut(b, dnsperf, "-s", host, "-p", port, "-d", queries, "-l", strconv.Itoa(int(saturation.Seconds())), "-c", "4", "-q", "200")
 	cpu := cpuSeconds(b, pid) - cpu0
+	checkMix(b, name, out)
 	var p perf
 	p.qps = parseFloat(b, out, `Queries per second:\s+([\d.]+)`)
 	completed := parseFloat(b, out, `Queries completed:\s+(\d+)`)
@@ -110,9 +116,27 @@ func measure(b *testing.B, name, addr string, pid int, dnsperf, queries string) 
 	lat := fixedRate(b, addr, 2000, 5*time.Second)
 	p.p50, p.p99 = lat[len(lat)/2].Seconds()*1e3, lat[len(lat)*99/100].Seconds()*1e3
 	p.rssMiB = float64(procStatus(b, pid, "VmRSS")) / 1024
-	b.Logf("%-13s %8.0f q/s saturated | at 2000 q/s p50 %.3f ms p99 %.3f ms | %.1f CPU µs/query | RSS %.1f MiB | lost %s",
-		name, p.qps, p.p50, p.p99, p.cpuPerQuery, p.rssMiB, regexp.MustCompile(`Queries lost:\s+(\S+ \S+)`).FindStringSubmatch(out)[1])
+	b.Logf("%-13s %8.0f q/s saturated (server CPU %.0f %%) | at 2000 q/s p50 %.3f ms p99 %.3f ms | %.1f CPU µs/query | RSS %.1f MiB | lost %s",
+		name, p.qps, 100*cpu/saturation.Seconds(), p.p50, p.p99, p.cpuPerQuery, p.rssMiB,
+		regexp.MustCompile(`Queries lost:\s+(\S+ \S+)`).FindStringSubmatch(out)[1])
 	return p
+}
+
+// checkMix fails the benchmark unless dnsperf saw the answers the query
+// mix calls for, NOERROR and about 10 % NXDOMAIN: a server that answers
+// fast but wrong (REFUSED, SERVFAIL) must not pass for a fast one.
+func checkMix(b *testing.B, name, out string) {
+	line := regexp.MustCompile(`Response codes:\s+(.*)`).FindStringSubmatch(out)
+	if line == nil {
+		b.Fatalf("%s: no response codes in dnsperf output:\n%s", name, out)
+	}
+	share := map[string]float64{}
+	for _, m := range regexp.MustCompile(`([A-Z]+) \d+ \(([\d.]+)%\)`).FindAllStringSubmatch(line[1], -1) {
+		share[m[1]], _ = strconv.ParseFloat(m[2], 64)
+	}
+	if nx := share["NXDOMAIN"]; len(share) != 2 || nx < 9 || nx > 11 || share["NOERROR"] < 89 {
+		b.Fatalf("%s answered %s; want NOERROR and 10 %% NXDOMAIN", name, line[1])
+	}
 }
 
 // fixedRate sends the query mix at rate q/s for d over UDP and returns the
@@ -170,19 +194,32 @@ func fixedRate(b *testing.B, addr string, rate int, d time.Duration) []time.Dura
 }
 
 // propagation flips primaries while servers[0] serves 20,000 q/s and
-// reports the time until all three servers answer the new primary.
-func propagation(b *testing.B, w *Writer, servers []string, dnsperf, queries string) {
+// reports the time until all three servers answer the new primary. The
+// flips are spread over the load run (one per flipEvery, after a second of
+// load), and dnsperf's own report says which rate was served meanwhile.
+func propagation(b *testing.B, w *Writer, servers []string, pid int, dnsperf, queries string) {
+	const flips, flipEvery, rate = 200, 50 * time.Millisecond, 20000
 	host, port, _ := net.SplitHostPort(servers[0])
-	ctx, cancel := context.WithCancel(b.Context())
-	defer cancel()
-	load := exec.CommandContext(ctx, dnsperf, "-s", host, "-p", port, "-d", queries, "-l", "60", "-Q", "20000", "-c", "4")
+	warmup := time.Second
+	run := warmup + flips*flipEvery + time.Second
+	load := exec.CommandContext(b.Context(), dnsperf, "-s", host, "-p", port, "-d", queries,
+		"-l", strconv.Itoa(int(run.Seconds())), "-Q", strconv.Itoa(rate), "-c", "4")
+	var out strings.Builder
+	load.Stdout, load.Stderr = &out, &out
 	if err := load.Start(); err != nil {
 		b.Fatal(err)
 	}
-	defer func() { _ = load.Wait() }()
+	loadDone := make(chan error, 1)
+	go func() { loadDone <- load.Wait() }()
 	cli := etcd.client(b)
 	var lags []time.Duration
-	for i := range 50 {
+	tick := time.NewTicker(flipEvery)
+	defer tick.Stop()
+	for range warmup / flipEvery {
+		<-tick.C
+	}
+	for i := range flips {
+		<-tick.C
 		svc := benchService(i * 17 % benchServices)
 		prev := Primary{Ordinal: 0, Epoch: 1}
 		next := Primary{Ordinal: 1 + i%4, Epoch: 2}
@@ -205,10 +242,18 @@ func propagation(b *testing.B, w *Writer, servers []string, dnsperf, queries str
 		}
 		lags = append(lags, time.Since(start))
 	}
+	if err := <-loadDone; err != nil {
+		b.Fatalf("dnsperf: %v\n%s", err, out.String())
+	}
+	checkMix(b, "fedstate under flips", out.String())
+	served := parseFloat(b, out.String(), `Queries per second:\s+([\d.]+)`)
 	slices.SortFunc(lags, func(a, b time.Duration) int { return cmp.Compare(a, b) })
-	b.Logf("etcd write -> 3 servers answer the new primary (50 flips, 20000 q/s on one): p50 %v p99 %v max %v",
-		lags[len(lags)/2].Round(10*time.Microsecond), lags[len(lags)*99/100].Round(10*time.Microsecond), lags[len(lags)-1].Round(10*time.Microsecond))
+	b.Logf("etcd write -> 3 servers answer the new primary (%d flips while one serves %.0f q/s, lost %s): p50 %v p99 %v max %v | RSS after the flips (IXFR journal full) %.1f MiB",
+		flips, served, regexp.MustCompile(`Queries lost:\s+(\S+ \S+)`).FindStringSubmatch(out.String())[1],
+		lags[len(lags)/2].Round(10*time.Microsecond), lags[len(lags)*99/100].Round(10*time.Microsecond), lags[len(lags)-1].Round(10*time.Microsecond),
+		float64(procStatus(b, pid, "VmRSS"))/1024)
 	b.ReportMetric(float64(lags[len(lags)*99/100].Microseconds())/1e3, "flip-p99-ms")
+	b.ReportMetric(served, "flip-load-q/s")
 }
 
 func startProcess(b *testing.B, name string, args ...string) {

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/funcr"
 	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -23,6 +25,7 @@ type testServer struct {
 	srv  *Server
 	addr string
 	reg  *prometheus.Registry
+	logs *syncBuffer // the server's log lines
 }
 
 // integrationConfig is a server configuration with short bounds under prefix.
@@ -51,8 +54,13 @@ func startServerVia(t *testing.T, cfg Config, endpoint string) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pc, ln := loopbackPair(t)
-	ctx, cancel := context.WithCancel(context.Background())
+	pc, ln, err := Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	log := funcr.New(func(prefix, args string) { fmt.Fprintln(logs, prefix, args) }, funcr.Options{})
+	ctx, cancel := context.WithCancel(logr.NewContext(context.Background(), log))
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, pc, ln) }()
 	t.Cleanup(func() {
@@ -66,25 +74,7 @@ func startServerVia(t *testing.T, cfg Config, endpoint string) *testServer {
 			t.Error("Serve did not return after cancel")
 		}
 	})
-	return &testServer{srv: srv, addr: ln.Addr().String(), reg: reg}
-}
-
-// loopbackPair listens on 127.0.0.1 for TCP and UDP on the same free port.
-func loopbackPair(t *testing.T) (net.PacketConn, net.Listener) {
-	t.Helper()
-	for range 20 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		pc, err := net.ListenPacket("udp", ln.Addr().String())
-		if err == nil {
-			return pc, ln
-		}
-		ln.Close()
-	}
-	t.Fatal("no free port for both UDP and TCP on 127.0.0.1")
-	return nil, nil
+	return &testServer{srv: srv, addr: ln.Addr().String(), reg: reg, logs: logs}
 }
 
 // exchange sends m and returns the raw answer and its parse.
@@ -200,4 +190,26 @@ func goldenAnswer(t *testing.T, name string) string {
 	}
 	s := string(b)
 	return s[strings.Index(s, ";; answer\n"):]
+}
+
+// counter sums the counters called name whose labels include value.
+func (s *testServer) counter(name, value string) float64 {
+	mfs, err := s.reg.Gather()
+	if err != nil {
+		return -1
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetValue() == value {
+					sum += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return sum
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/miekg/dns"
@@ -40,7 +41,11 @@ func New(cfg Config, cli *clientv3.Client, reg prometheus.Registerer) (*Server, 
 	if err != nil {
 		return nil, err
 	}
-	h := NewHandler(src, m).WithTransfers(TransferPolicy{Allow: cfg.TransferFrom, RequireTSIG: len(cfg.TSIGKeys) > 0})
+	h := NewHandler(src, m).WithTransfers(TransferPolicy{Allow: cfg.TransferFrom, RequireTSIG: len(cfg.TSIGKeys) > 0}).
+		WithRateLimit(cfg.RateLimit, cfg.RateLimitSlip)
+	if len(cfg.TSIGKeys) > 0 {
+		h = h.WithTSIG()
+	}
 	return &Server{cfg: cfg, source: src, handler: h}, nil
 }
 
@@ -50,16 +55,42 @@ func (s *Server) Source() *Source { return s.source }
 // Run listens on Config.Listen (UDP and TCP) and serves until ctx ends; see
 // Serve.
 func (s *Server) Run(ctx context.Context) error {
-	pc, err := net.ListenPacket("udp", s.cfg.Listen)
+	pc, ln, err := Listen(s.cfg.Listen)
 	if err != nil {
-		return fmt.Errorf("listen udp %s: %w", s.cfg.Listen, err)
-	}
-	ln, err := net.Listen("tcp", s.cfg.Listen)
-	if err != nil {
-		pc.Close()
-		return fmt.Errorf("listen tcp %s: %w", s.cfg.Listen, err)
+		return err
 	}
 	return s.Serve(ctx, pc, ln)
+}
+
+// listenAttempts bounds the search for a port free for both UDP and TCP
+// when Listen is asked for any port.
+const listenAttempts = 20
+
+// Listen opens the UDP and TCP listeners of a DNS server on addr (IP:port).
+// With port 0 it picks one port that is free for both transports.
+func Listen(addr string) (net.PacketConn, net.Listener, error) {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("listen %q: %w", addr, err)
+	}
+	attempts := 1
+	if ap.Port() == 0 {
+		attempts = listenAttempts
+	}
+	for i := 1; ; i++ {
+		pc, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return nil, nil, fmt.Errorf("listen udp %s: %w", addr, err)
+		}
+		ln, err := net.Listen("tcp", pc.LocalAddr().String())
+		if err == nil {
+			return pc, ln, nil
+		}
+		pc.Close()
+		if i == attempts {
+			return nil, nil, fmt.Errorf("listen tcp %s: %w", pc.LocalAddr(), err)
+		}
+	}
 }
 
 // Serve answers queries on pc (UDP) and ln (TCP, several pipelined queries

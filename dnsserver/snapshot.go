@@ -3,6 +3,7 @@ package dnsserver
 import (
 	"net/netip"
 	"strings"
+	"sync/atomic"
 )
 
 // SRV priorities by role and weights by locality, as docs/dns.md describes.
@@ -21,7 +22,7 @@ type Snapshot struct {
 	zone       *zoneInfo
 	revision   int64
 	services   map[serviceID]*serviceSet
-	namespaces map[string]int // services per namespace, for empty non-terminals
+	namespaces map[string]int // services that own names, per namespace, for empty non-terminals
 }
 
 // zoneInfo is the part of Config a snapshot needs, in wire units.
@@ -47,13 +48,15 @@ type serviceSet struct {
 	ents     map[string]bool
 }
 
-// node holds the records of one owner name in compact form.
+// node holds the records of one owner name in compact form, and the
+// packed positive answers built from them on first use (see wire.go).
 type node struct {
 	addrs   []netip.Addr
 	srvs    []srvTarget
 	txt     []string
 	primary bool // depends on the primary: SERVFAIL while the watch is lost
 	apex    bool
+	wire    [wireSlots]atomic.Pointer[[]byte]
 }
 
 type srvTarget struct {
@@ -84,41 +87,44 @@ const (
 	found
 )
 
-// lookup finds the node of a lower-case fully qualified name.
+// lookup finds the node of a lower-case fully qualified name. It walks the
+// name from the right without allocating: it runs for every query.
 func (s *Snapshot) lookup(name string) (*node, lookupResult) {
-	rel, ok := relativeLabels(s.zone.origin, name)
-	if !ok {
-		return nil, outOfZone
-	}
-	n := len(rel)
+	head, ok := relativeName(s.zone.origin, name)
 	switch {
-	case n == 0:
+	case !ok:
+		return nil, outOfZone
+	case head == "":
 		return &node{apex: true}, found
-	case rel[n-1] != "svc":
-		key := strings.Join(rel, ".")
-		if nd := s.zone.apex[key]; nd != nil {
+	}
+	rest, last := cutLastLabel(head)
+	switch {
+	case last != "svc":
+		if nd := s.zone.apex[head]; nd != nil {
 			return nd, found
 		}
-		if s.zone.apexENT[key] {
+		if s.zone.apexENT[head] {
 			return nil, emptyNonTerminal
 		}
 		return nil, nxdomain
-	case n == 1:
-		if len(s.services) > 0 {
-			return nil, emptyNonTerminal
-		}
-		return nil, nxdomain
-	case n == 2:
-		if s.namespaces[rel[0]] > 0 {
+	case rest == "": // svc.<zone>
+		if len(s.namespaces) > 0 {
 			return nil, emptyNonTerminal
 		}
 		return nil, nxdomain
 	}
-	set := s.services[serviceID{ns: rel[n-2], svc: rel[n-3]}]
+	rest, ns := cutLastLabel(rest)
+	if rest == "" { // <ns>.svc.<zone>
+		if s.namespaces[ns] > 0 {
+			return nil, emptyNonTerminal
+		}
+		return nil, nxdomain
+	}
+	key, svc := cutLastLabel(rest)
+	set := s.services[serviceID{ns: ns, svc: svc}]
 	if set == nil {
 		return nil, nxdomain
 	}
-	key := strings.Join(rel[:n-3], ".")
 	if nd := set.names[key]; nd != nil {
 		return nd, found
 	}
@@ -126,4 +132,31 @@ func (s *Snapshot) lookup(name string) (*node, lookupResult) {
 		return nil, emptyNonTerminal
 	}
 	return nil, nxdomain
+}
+
+// relativeName returns the part of the fully qualified name left of zone,
+// without the dot between them ("" at the apex); ok is false when name is
+// not in zone.
+func relativeName(zone, name string) (string, bool) {
+	switch {
+	case name == zone:
+		return "", true
+	case zone == ".":
+		return name[:len(name)-1], len(name) > 1 && name[len(name)-1] == '.'
+	}
+	i := len(name) - len(zone) - 1
+	if i < 1 || name[i] != '.' || name[i+1:] != zone {
+		return "", false
+	}
+	return name[:i], true
+}
+
+// cutLastLabel splits "a.b.c" into "a.b" and "c"; a single label gives ""
+// and the label.
+func cutLastLabel(s string) (rest, last string) {
+	i := strings.LastIndexByte(s, '.')
+	if i < 0 {
+		return "", s
+	}
+	return s[:i], s[i+1:]
 }

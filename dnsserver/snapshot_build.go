@@ -77,24 +77,31 @@ func (s *Snapshot) Apply(rev int64, prefix string, changes []Change) (*Snapshot,
 	next.services = maps.Clone(s.services)
 	next.namespaces = maps.Clone(s.namespaces)
 	for id, set := range touched {
-		_, had := next.services[id]
+		before := s.services[id].visible()
 		if set.empty() {
 			delete(next.services, id)
-			if had {
-				next.namespaces[id.ns]--
-				if next.namespaces[id.ns] == 0 {
-					delete(next.namespaces, id.ns)
-				}
-			}
-			continue
+		} else {
+			set.build(s.zone, id)
+			next.services[id] = set
 		}
-		set.build(s.zone, id)
-		next.services[id] = set
-		if !had {
+		switch after := set.visible(); {
+		case after && !before:
 			next.namespaces[id.ns]++
+		case before && !after:
+			next.namespaces[id.ns]--
+			if next.namespaces[id.ns] == 0 {
+				delete(next.namespaces, id.ns)
+			}
 		}
 	}
 	return &next, errs
+}
+
+// visible reports whether the service owns any name in the zone: a
+// service whose records give no DNS record (ports but no replica, say)
+// is kept for its records but its names do not exist.
+func (set *serviceSet) visible() bool {
+	return set != nil && len(set.names) > 0
 }
 
 // clone copies the records (not the names) of a service; nil gives an empty set.
@@ -141,9 +148,13 @@ func (set *serviceSet) apply(k Key, c Change) error {
 	return err
 }
 
-// build computes the names of a service from its records.
+// build computes the names of a service from its records. Only names that
+// own records are nodes; the names above them are empty non-terminals. So
+// the names that exist are exactly those a zone transfer implies, and a
+// secondary answers NXDOMAIN and NODATA as we do.
 func (set *serviceSet) build(z *zoneInfo, id serviceID) {
 	set.names, set.ents = map[string]*node{}, map[string]bool{}
+	defer set.nonTerminals()
 	base := id.svc + "." + id.ns + ".svc." + z.origin
 	ordinals := slices.Sorted(maps.Keys(set.replicas))
 	primary := -1
@@ -156,9 +167,8 @@ func (set *serviceSet) build(z *zoneInfo, id serviceID) {
 	for _, n := range ordinals {
 		r := set.replicas[n]
 		label := replicaLabel(id.svc, n)
-		set.names[label] = &node{addrs: r.Addresses}
-		set.names[label+"."+r.Cluster] = &node{addrs: r.Addresses}
-		set.ents[r.Cluster] = true
+		set.add(label, &node{addrs: r.Addresses})
+		set.add(label+"."+r.Cluster, &node{addrs: r.Addresses})
 		t := srvTarget{priority: priorityOf(r.Role), weight: WeightRemote, target: label + "." + base, addrs: r.Addresses}
 		if r.Region == z.region {
 			t.weight = WeightLocal
@@ -173,28 +183,44 @@ func (set *serviceSet) build(z *zoneInfo, id serviceID) {
 		}
 	}
 	slices.SortStableFunc(targets, func(a, b srvTarget) int { return int(a.priority) - int(b.priority) })
-	set.names[""] = all
+	set.add("", all)
 	if set.primary != nil {
 		p := &node{primary: true, txt: []string{fmt.Sprintf("epoch=%d", set.primary.Epoch), fmt.Sprintf("ordinal=%d", primary)}}
 		if primaryTarget != nil {
 			p.addrs = primaryTarget.addrs
 		}
-		set.names["primary"] = p
+		set.add("primary", p)
 	}
 	if set.service == nil {
 		return
 	}
 	for _, port := range set.service.Ports {
 		name := "_" + port.Name + "._" + port.Protocol
-		set.names[name] = &node{srvs: withPort(targets, port.Port)}
-		set.ents["_"+port.Protocol] = true
-		if set.primary != nil {
-			var srvs []srvTarget
-			if primaryTarget != nil && len(primaryTarget.addrs) > 0 {
-				srvs = withPort([]srvTarget{*primaryTarget}, port.Port)
+		set.add(name, &node{srvs: withPort(targets, port.Port)})
+		if set.primary != nil && primaryTarget != nil && len(primaryTarget.addrs) > 0 {
+			set.add(name+".primary", &node{primary: true, srvs: withPort([]srvTarget{*primaryTarget}, port.Port)})
+		}
+	}
+}
+
+// add makes nd the node of key (relative to the service name) if it owns
+// any record.
+func (set *serviceSet) add(key string, nd *node) {
+	if len(nd.addrs) > 0 || len(nd.srvs) > 0 || len(nd.txt) > 0 {
+		set.names[key] = nd
+	}
+}
+
+// nonTerminals marks every name between the service name and a node,
+// and the service name itself, as an empty non-terminal unless it is a
+// node.
+func (set *serviceSet) nonTerminals() {
+	for key := range set.names {
+		for rest := key; rest != ""; {
+			_, rest, _ = strings.Cut(rest, ".")
+			if set.names[rest] == nil {
+				set.ents[rest] = true
 			}
-			set.names[name+".primary"] = &node{primary: true, srvs: srvs}
-			set.ents["_"+port.Protocol+".primary"] = true
 		}
 	}
 }

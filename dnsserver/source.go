@@ -23,6 +23,7 @@ type Source struct {
 	lastHeard atomic.Int64 // unix nanoseconds of the last sign of life of the watch
 	stale     atomic.Bool
 	changed   chan struct{} // one pending signal: the records changed
+	journal   journal       // versions of the records for IXFR; written by Run only
 }
 
 // NewSource returns a Source reading cfg.Prefix from cli. It validates cfg.
@@ -33,11 +34,17 @@ func NewSource(cfg Config, cli *clientv3.Client, m *Metrics) (*Source, error) {
 	if cli == nil || m == nil {
 		return nil, errors.New("dnsserver: NewSource needs an etcd client and metrics")
 	}
-	return &Source{cfg: cfg, cli: cli, metrics: m, now: time.Now, changed: make(chan struct{}, 1)}, nil
+	return &Source{cfg: cfg, cli: cli, metrics: m, now: time.Now, changed: make(chan struct{}, 1),
+		journal: journal{size: cfg.IXFRJournal}}, nil
 }
 
 // Snapshot returns the snapshot being served, nil before the first load.
 func (s *Source) Snapshot() *Snapshot { return s.cur.Load() }
+
+// At returns the snapshot whose records are those of etcd revision rev, if
+// it is one of the last Config.IXFRJournal changes (since the last full
+// load); it implements Journal.
+func (s *Source) At(rev int64) *Snapshot { return s.journal.at(rev) }
 
 // Stale reports whether the watch has been lost for longer than
 // Config.StaleAfter (or no snapshot was ever loaded).
@@ -65,8 +72,14 @@ func (s *Source) Run(ctx context.Context) error {
 	go func() { defer close(done); s.watchdog(ctx) }()
 	for {
 		rev, err := s.load(ctx)
-		if err == nil {
+		for err == nil {
 			err = s.follow(ctx, rev)
+			if errors.Is(err, errWatchSilent) {
+				// Cheaper than a reload: the snapshot is intact, only the
+				// watch may have lost its way (see follow).
+				log.V(1).Info("Restarting a silent etcd watch", "revision", s.cur.Load().Revision())
+				rev, err = s.cur.Load().Revision(), nil
+			}
 		}
 		if ctx.Err() != nil {
 			return nil
@@ -94,15 +107,29 @@ func (s *Source) load(ctx context.Context) (int64, error) {
 	for i, kv := range resp.Kvs {
 		changes[i] = Change{Key: string(kv.Key), Value: kv.Value}
 	}
-	s.install(ctx, NewSnapshot(s.cfg), resp.Header.Revision, changes)
+	s.install(ctx, NewSnapshot(s.cfg), resp.Header.Revision, changes, 0)
 	return resp.Header.Revision, nil
 }
 
-// follow applies watch responses from revision rev+1 until the watch fails.
+// errWatchSilent ends follow when neither events nor progress
+// notifications arrived for half of Config.StaleAfter.
+var errWatchSilent = errors.New("dnsserver: etcd watch silent")
+
+// follow applies the watch responses after the snapshot at revision rev
+// until the watch fails or stays silent for half of Config.StaleAfter.
+//
+// The watch starts at rev itself, not rev+1, and skips the events the
+// snapshot already holds: etcd answers a progress request only once its
+// revision has reached the start revision of every watch on the stream,
+// so a watch started in the future stays silent on an idle etcd. For the
+// same reason a watch that the client resumed on its own (at the revision
+// after the last one it saw) can fall silent; follow then returns
+// errWatchSilent so that Run starts a new one before the bound is reached.
 func (s *Source) follow(ctx context.Context, rev int64) error {
 	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
 	defer cancel()
-	wch := s.cli.Watch(wctx, s.cfg.Prefix, clientv3.WithPrefix(), clientv3.WithRev(rev+1), clientv3.WithProgressNotify())
+	wch := s.cli.Watch(wctx, s.cfg.Prefix, clientv3.WithPrefix(), clientv3.WithRev(rev), clientv3.WithProgressNotify())
+	started := s.now()
 	tick := time.NewTicker(s.cfg.ProgressInterval)
 	defer tick.Stop()
 	for {
@@ -110,8 +137,8 @@ func (s *Source) follow(ctx context.Context, rev int64) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-tick.C:
-			if age := s.Age(); age > 2*s.cfg.StaleAfter {
-				return fmt.Errorf("watch silent for %v", age.Round(time.Millisecond))
+			if quiet := min(s.Age(), s.now().Sub(started)); quiet > s.cfg.StaleAfter/2 {
+				return fmt.Errorf("%w for %v", errWatchSilent, quiet.Round(time.Millisecond))
 			}
 			// The request must carry the watch's metadata to reach its stream.
 			rctx, rcancel := context.WithTimeout(clientv3.WithRequireLeader(ctx), s.cfg.RequestTimeout)
@@ -127,12 +154,20 @@ func (s *Source) follow(ctx context.Context, rev int64) error {
 			if err := resp.Err(); err != nil {
 				return fmt.Errorf("watch %s: %w", s.cfg.Prefix, err)
 			}
-			changes := make([]Change, len(resp.Events))
-			for i, ev := range resp.Events {
-				changes[i] = Change{Key: string(ev.Kv.Key), Value: ev.Kv.Value, Deleted: ev.Type == clientv3.EventTypeDelete}
+			cur := s.cur.Load()
+			changes := make([]Change, 0, len(resp.Events))
+			first := int64(0) // revision of the earliest new event
+			for _, ev := range resp.Events {
+				if ev.Kv.ModRevision <= cur.Revision() {
+					continue // already in the snapshot
+				}
+				if first == 0 {
+					first = ev.Kv.ModRevision
+				}
+				changes = append(changes, Change{Key: string(ev.Kv.Key), Value: ev.Kv.Value, Deleted: ev.Type == clientv3.EventTypeDelete})
 			}
-			if cur := s.cur.Load(); len(changes) > 0 || resp.Header.Revision > cur.Revision() {
-				s.install(ctx, cur, resp.Header.Revision, changes)
+			if len(changes) > 0 || resp.Header.Revision > cur.Revision() {
+				s.install(ctx, cur, resp.Header.Revision, changes, first)
 			} else {
 				s.heard(ctx)
 			}
@@ -141,8 +176,9 @@ func (s *Source) follow(ctx context.Context, rev int64) error {
 }
 
 // install applies changes to base at rev, swaps the result in and records
-// the watch as alive.
-func (s *Source) install(ctx context.Context, base *Snapshot, rev int64, changes []Change) {
+// the watch as alive. first is the revision of the earliest change, 0 for a
+// full load: the IXFR journal then starts over.
+func (s *Source) install(ctx context.Context, base *Snapshot, rev int64, changes []Change, first int64) {
 	start := s.now()
 	next, errs := base.Apply(rev, s.cfg.Prefix, changes)
 	s.metrics.rebuildTime.Observe(s.now().Sub(start).Seconds())
@@ -150,6 +186,12 @@ func (s *Source) install(ctx context.Context, base *Snapshot, rev int64, changes
 	if len(errs) > 0 {
 		s.metrics.recordErrors.Add(float64(len(errs)))
 		logr.FromContextOrDiscard(ctx).Info("Left malformed DNS records out of the snapshot", "revision", rev, "errors", errors.Join(errs...).Error())
+	}
+	switch {
+	case first == 0:
+		s.journal.reset(next)
+	case len(changes) > 0:
+		s.journal.add(next, first)
 	}
 	s.cur.Store(next)
 	s.metrics.serial.Set(float64(next.Serial()))

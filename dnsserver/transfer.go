@@ -66,12 +66,9 @@ func (h *Handler) transfer(w dns.ResponseWriter, req *dns.Msg) int {
 	case dns.CanonicalName(req.Question[0].Name) != snap.Origin():
 		return refuse(dns.RcodeNotAuth) // not a zone this server serves
 	}
-	soa := snap.soa(false)
-	var records []dns.RR
-	if req.Question[0].Qtype == dns.TypeIXFR && clientCurrent(req, snap.Serial()) {
-		records = []dns.RR{soa}
-	} else {
-		records = append(snap.Records(), soa)
+	records, content := h.transferRecords(snap, req)
+	if h.metrics != nil {
+		h.metrics.transfers.WithLabelValues(dns.TypeToString[req.Question[0].Qtype], content).Inc()
 	}
 	ch := make(chan *dns.Envelope)
 	tr := new(dns.Transfer)
@@ -85,14 +82,52 @@ func (h *Handler) transfer(w dns.ResponseWriter, req *dns.Msg) int {
 	return dns.RcodeSuccess
 }
 
-// clientCurrent reports whether an IXFR's authority SOA is not older than serial.
-func clientCurrent(req *dns.Msg, serial uint32) bool {
+// Contents of a zone transfer, as fedstate_dns_transfers_total counts them.
+const (
+	transferZone        = "zone"        // the whole zone (AXFR, or IXFR falling back to it)
+	transferDifferences = "differences" // an IXFR difference sequence from the journal
+	transferCurrent     = "current"     // the lone SOA: the IXFR client is up to date
+)
+
+// transferRecords returns the records to send for a transfer request and
+// what they are: for IXFR (RFC 1995) the lone SOA when the client is up to
+// date, the differences from the client's serial when the journal still
+// knows that version, else the whole zone, as for AXFR.
+func (h *Handler) transferRecords(snap *Snapshot, req *dns.Msg) ([]dns.RR, string) {
+	full := func() ([]dns.RR, string) { return append(snap.Records(), snap.soa(false)), transferZone }
+	if req.Question[0].Qtype != dns.TypeIXFR {
+		return full()
+	}
+	serial, ok := ixfrSerial(req)
+	if !ok {
+		return full()
+	}
+	if serial == snap.Serial() || SerialLess(snap.Serial(), serial) {
+		return []dns.RR{snap.soa(false)}, transferCurrent
+	}
+	j, ok := h.src.(Journal)
+	if !ok {
+		return full()
+	}
+	rev, ok := revisionOf(snap, serial)
+	if !ok {
+		return full()
+	}
+	base := j.At(rev)
+	if base == nil {
+		return full()
+	}
+	return snap.ixfr(base, serial), transferDifferences
+}
+
+// ixfrSerial returns the serial of an IXFR's authority SOA.
+func ixfrSerial(req *dns.Msg) (uint32, bool) {
 	for _, rr := range req.Ns {
 		if soa, ok := rr.(*dns.SOA); ok {
-			return !SerialLess(soa.Serial, serial)
+			return soa.Serial, true
 		}
 	}
-	return false
+	return 0, false
 }
 
 // Records returns every record of the zone in a canonical order: SOA, NS,
@@ -112,15 +147,25 @@ func (s *Snapshot) Records() []dns.RR {
 		return cmp.Or(cmp.Compare(a.ns, b.ns), cmp.Compare(a.svc, b.svc))
 	})
 	for _, id := range ids {
-		set := s.services[id]
-		base := id.svc + "." + id.ns + ".svc." + z.origin
-		for _, rel := range slices.Sorted(maps.Keys(set.names)) {
-			owner := base
-			if rel != "" {
-				owner = rel + "." + base
-			}
-			out = append(out, nodeRecords(owner, z.ttl, set.names[rel])...)
+		out = append(out, serviceRecords(z, id, s.services[id])...)
+	}
+	return out
+}
+
+// serviceRecords returns the records of one service, names in order; none
+// for a nil set.
+func serviceRecords(z *zoneInfo, id serviceID, set *serviceSet) []dns.RR {
+	if set == nil {
+		return nil
+	}
+	var out []dns.RR
+	base := id.svc + "." + id.ns + ".svc." + z.origin
+	for _, rel := range slices.Sorted(maps.Keys(set.names)) {
+		owner := base
+		if rel != "" {
+			owner = rel + "." + base
 		}
+		out = append(out, nodeRecords(owner, z.ttl, set.names[rel])...)
 	}
 	return out
 }

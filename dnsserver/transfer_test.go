@@ -63,19 +63,26 @@ func TestZoneTransferAndNotify(t *testing.T) {
 	secondary, notified := fakeSecondary(t)
 	cfg := transferConfig(prefix)
 	cfg.NotifyTargets = []netip.AddrPort{secondary}
+	cfg.IXFRJournal = 1 // the differences of the latest change only
 	s := startServer(t, cfg)
 	w, rev := publish(t, prefix)
-	poll(t, 5*time.Second, "NOTIFY for the published records", func() error {
-		select {
-		case serial := <-notified:
-			if SerialLess(serial, SerialOf(rev)) {
-				return fmt.Errorf("NOTIFY serial %d before revision %d", serial, rev)
+	waitNotify := func(what string, after uint32) uint32 {
+		t.Helper()
+		var got uint32
+		poll(t, 5*time.Second, what, func() error {
+			select {
+			case got = <-notified:
+				if !SerialLess(after, got) {
+					return fmt.Errorf("NOTIFY serial %d not after %d", got, after)
+				}
+				return nil
+			default:
+				return fmt.Errorf("no NOTIFY yet")
 			}
-			return nil
-		default:
-			return fmt.Errorf("no NOTIFY yet")
-		}
-	})
+		})
+		return got
+	}
+	published := waitNotify("NOTIFY for the published records", SerialOf(rev-1))
 
 	rrs, err := axfr(s.addr, dns.TypeAXFR, 0, true)
 	if err != nil {
@@ -89,7 +96,6 @@ func TestZoneTransferAndNotify(t *testing.T) {
 	if len(rrs) < 70 || rrs[0].Header().Rrtype != dns.TypeSOA || rrs[len(rrs)-1].Header().Rrtype != dns.TypeSOA {
 		t.Fatalf("AXFR of %d records, not framed by SOA", len(rrs))
 	}
-
 	if _, err := axfr(s.addr, dns.TypeAXFR, 0, false); err == nil || !strings.Contains(err.Error(), "rcode: 5") {
 		t.Errorf("unsigned AXFR: %v, want REFUSED", err)
 	}
@@ -97,26 +103,58 @@ func TestZoneTransferAndNotify(t *testing.T) {
 	if err != nil || len(current) != 1 || current[0].Header().Rrtype != dns.TypeSOA {
 		t.Errorf("IXFR from the current serial: %v, %v; want the lone SOA", current, err)
 	}
-	full, err := axfr(s.addr, dns.TypeIXFR, snap.Serial()-1, true) // publish made the serial at least 2
-	if err != nil || len(full) != len(rrs) {
-		t.Errorf("IXFR from an old serial: %d records, %v; want the full zone (%d)", len(full), err, len(rrs))
+
+	// A change triggers a NOTIFY with a newer serial, and an IXFR from the
+	// serial before it sends just the difference.
+	commit := func(ops Ops, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Commit(t.Context(), etcd.client(t), ops); err != nil {
+			t.Fatal(err)
+		}
+	}
+	commit(w.DeleteReplica("prod", "db", 4))
+	first := waitNotify("NOTIFY after a change", published)
+	diff, err := axfr(s.addr, dns.TypeIXFR, published, true)
+	if err != nil {
+		t.Fatalf("IXFR from %d: %v", published, err)
+	}
+	wantDiff := fmt.Sprintf(`%[1]s. 5 IN SOA ns.%[1]s. hostmaster.%[1]s. %[2]d 60 10 3600 5
+%[1]s. 5 IN SOA ns.%[1]s. hostmaster.%[1]s. %[3]d 60 10 3600 5
+db-4.db.prod.svc.%[1]s. 5 IN A 127.12.0.4
+db-4.eu-1.db.prod.svc.%[1]s. 5 IN A 127.12.0.4
+%[1]s. 5 IN SOA ns.%[1]s. hostmaster.%[1]s. %[2]d 60 10 3600 5
+%[1]s. 5 IN SOA ns.%[1]s. hostmaster.%[1]s. %[2]d 60 10 3600 5
+`, strings.TrimSuffix(z, "."), first, published)
+	if got := strings.Join(strings.Fields(rrText(diff)), " "); got != strings.Join(strings.Fields(wantDiff), " ") {
+		t.Errorf("IXFR from %d:\n%s\nwant\n%s", published, rrText(diff), wantDiff)
 	}
 
-	// A change triggers a NOTIFY with a newer serial.
-	ops, err := w.DeleteReplica("prod", "db", 4)
-	if err != nil {
-		t.Fatal(err)
+	// After a second change the journal (one change) no longer reaches
+	// back to the published serial: that IXFR falls back to the zone.
+	commit(w.PutReplica("prod", "db", 4, Replica{Cluster: "ap-1", Region: "ap", Role: RoleAsyncReplica, Ready: true, Addresses: addrs("127.14.0.4")}))
+	second := waitNotify("NOTIFY after the second change", first)
+	added, err := axfr(s.addr, dns.TypeIXFR, first, true)
+	types := map[uint16]int{}
+	for _, rr := range added {
+		types[rr.Header().Rrtype]++
 	}
-	if err := w.Commit(t.Context(), etcd.client(t), ops); err != nil {
-		t.Fatal(err)
+	// Added: the replica's name and alias, its address in the service
+	// name, its SRV target; nothing deleted.
+	if err != nil || len(added) != 8 || types[dns.TypeA] != 3 || types[dns.TypeSRV] != 1 ||
+		added[1].(*dns.SOA).Serial != first || added[2].Header().Rrtype != dns.TypeSOA || added[len(added)-1].(*dns.SOA).Serial != second {
+		t.Errorf("IXFR from %d: %v\n%s\nwant 4 SOA, 3 A and 1 SRV records added", first, err, rrText(added))
 	}
-	select {
-	case serial := <-notified:
-		if !SerialLess(snap.Serial(), serial) {
-			t.Errorf("NOTIFY serial %d not after %d", serial, snap.Serial())
+	full, err := axfr(s.addr, dns.TypeIXFR, published, true)
+	if err != nil || len(full) != len(s.srv.Source().Snapshot().Records())+1 {
+		t.Errorf("IXFR from %d, beyond the journal: %d records, %v; want the whole zone", published, len(full), err)
+	}
+	for content, want := range map[string]float64{transferZone: 2, transferDifferences: 2, transferCurrent: 1} {
+		if got := s.counter("fedstate_dns_transfers_total", content); got != want {
+			t.Errorf("transfers with content %q: %v, want %v", content, got, want)
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("no NOTIFY after a change")
 	}
 }
 

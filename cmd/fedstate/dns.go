@@ -102,8 +102,11 @@ func (o *dnsOptions) addFlags(cmd *cobra.Command) {
 	f.StringVar(&o.etcdCA, "etcd-ca", "", "CA bundle that signed etcd's serving certificate")
 	f.StringVar(&o.metricsListen, "metrics-listen", "127.0.0.1:9153", "HTTP address (IP:port) of /metrics, /healthz and /readyz; empty disables it")
 	f.StringSliceVar(&o.transferFrom, "transfer-from", nil, "client networks (CIDR, comma-separated or repeated) allowed to transfer the zone over TCP (AXFR, IXFR); none by default")
-	f.StringArrayVar(&o.tsigKeys, "tsig-key", nil, "TSIG key as NAME:BASE64SECRET (repeatable); when given, zone transfers must be signed with one of them")
+	f.StringArrayVar(&o.tsigKeys, "tsig-key", nil, "TSIG key as NAME:BASE64SECRET (repeatable); when given, zone transfers must be signed with one of them, and signed queries get signed answers")
 	f.StringSliceVar(&o.notify, "notify", nil, "secondaries (IP:port, comma-separated or repeated) sent a NOTIFY whenever the records change")
+	f.IntVar(&c.RateLimit, "rate-limit", c.RateLimit, "UDP responses per second per client network (IPv4 /24, IPv6 /56), in bursts of as many; 0: no limit")
+	f.IntVar(&c.RateLimitSlip, "rate-limit-slip", c.RateLimitSlip, "answer every Nth query over --rate-limit truncated (the client retries over TCP) and drop the others; 0 drops all")
+	f.IntVar(&c.IXFRJournal, "ixfr-journal", c.IXFRJournal, "how many of the latest changes IXFR answers with differences; a secondary further behind gets the whole zone (0: always the zone)")
 	f.IntVarP(&o.verbosity, "v", "v", 0, "log verbosity: 0 for changes of state, 1 and more for detail")
 }
 
@@ -210,14 +213,9 @@ func runDNS(ctx context.Context, o *dnsOptions, logOut io.Writer, ready chan<- [
 	if err != nil {
 		return err
 	}
-	pc, err := net.ListenPacket("udp", cfg.Listen)
+	pc, ln, err := dnsserver.Listen(cfg.Listen)
 	if err != nil {
-		return fmt.Errorf("listen udp %s: %w", cfg.Listen, err)
-	}
-	ln, err := net.Listen("tcp", pc.LocalAddr().String())
-	if err != nil {
-		pc.Close()
-		return fmt.Errorf("listen tcp %s: %w", pc.LocalAddr(), err)
+		return err
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return srv.Serve(gctx, pc, ln) })

@@ -147,10 +147,14 @@ func TestDNSServesAndShutsDown(t *testing.T) {
 	if body := get(t, "http://"+addrs[1]+"/healthz", http.StatusOK); !strings.HasPrefix(body, "ok serial=") {
 		t.Errorf("/healthz: %q", body)
 	}
-	if body := get(t, "http://"+addrs[1]+"/metrics", http.StatusOK); !strings.Contains(body, `fedstate_dns_queries_total{qtype="SOA",rcode="NOERROR"}`) ||
-		!strings.Contains(body, "fedstate_dns_snapshot_serial") {
-		t.Errorf("/metrics lacks the DNS metrics:\n%.2000s", body)
-	}
+	// The server counts a query after writing its answer: poll.
+	poll(t, 5*time.Second, func() error {
+		if body := get(t, "http://"+addrs[1]+"/metrics", http.StatusOK); !strings.Contains(body, `fedstate_dns_queries_total{qtype="SOA",rcode="NOERROR"}`) ||
+			!strings.Contains(body, "fedstate_dns_snapshot_serial") {
+			return fmt.Errorf("/metrics lacks the DNS metrics:\n%.2000s", body)
+		}
+		return nil
+	})
 	cancel()
 	select {
 	case err := <-done:
