@@ -89,9 +89,11 @@ func DefaultHub() Hub {
 		},
 		Members: DefaultMembers(),
 		Services: Services{
-			// Reconciles mostly wait on member API servers; eight keep
-			// 1,000 services converging in seconds on two cores.
-			Workers: 8,
+			// Reconciles mostly wait on member API servers, not on the
+			// hub's CPU: sixteen keep those servers busy without queueing
+			// more requests than two cores serve (see bench-hub in
+			// docs/benchmarks.md).
+			Workers: 16,
 			// A reconcile makes a few requests per member; 30 s covers a
 			// slow member without letting a hung one hold a worker.
 			ReconcileTimeout: 30 * time.Second,

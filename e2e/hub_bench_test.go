@@ -3,10 +3,15 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
+	"maps"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +23,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -25,6 +31,7 @@ import (
 	"github.com/fedstate/fedstate/federation/api/v1alpha1"
 	"github.com/fedstate/fedstate/federation/hub"
 	"github.com/fedstate/fedstate/federation/membership"
+	"github.com/fedstate/fedstate/federation/statefulset"
 )
 
 // BenchmarkHub is make bench-hub: it runs the fedstate binary as the hub
@@ -84,6 +91,7 @@ func BenchmarkHub(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		rc.QPS, rc.Burst = 200, 400 // as the hub's member clients (config members.qps, burst)
 		if _, err := membership.Join(ctx, hubc, rc, membership.Options{Name: c.Name, Region: c.Region, Zone: c.Zone}); err != nil {
 			b.Fatal(err)
 		}
@@ -95,7 +103,8 @@ func BenchmarkHub(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	pid := startHub(b, bin, hubCluster.Kubeconfig)
+	metricsAddr := freeAddress(b)
+	pid := startHub(b, bin, hubCluster.Kubeconfig, metricsAddr)
 	waitFor(b, 60*time.Second, "members ready", func() error {
 		var list v1alpha1.MemberClusterList
 		if err := hubc.List(ctx, &list); err != nil {
@@ -120,9 +129,11 @@ func BenchmarkHub(b *testing.B) {
 	waitFor(b, 10*time.Minute, "every slice applied", func() error { return slicesApplied(ctx, memberc, ns, services) })
 	applied := time.Since(start)
 	cpuApplied := cpuSeconds(b, pid) - cpu0
+	b.Logf("at (a): %s", hubWork(b, metricsAddr))
 	waitFor(b, 30*time.Minute, "every service available", func() error { return allConverged(ctx, hubc, ns, services, "") })
 	available := time.Since(start)
 	cpuAvailable := cpuSeconds(b, pid) - cpu0
+	b.Logf("at (b): %s", hubWork(b, metricsAddr))
 	peak := procStatusKiB(b, pid, "VmHWM")
 
 	// Idle: nothing changes for a minute.
@@ -147,12 +158,19 @@ func BenchmarkHub(b *testing.B) {
 	waitFor(b, 60*time.Minute, "every service off "+victim, func() error { return allConverged(ctx, hubc, ns, services, victim) })
 	evacuated := time.Since(evac0)
 
+	// The anchor for (a), on the same bed: the same slices applied straight
+	// to the members by a plain client with as many services at once as
+	// the hub's workers, without the hub.
+	floor := applyFloor(b, memberc, "floor", services)
+
 	b.ReportMetric(applied.Seconds(), "applied-s")
+	b.ReportMetric(floor.Seconds(), "floor-applied-s")
 	b.ReportMetric(available.Seconds(), "available-s")
 	b.ReportMetric(cpuAvailable, "hub-cpu-s")
 	b.ReportMetric(float64(peak)/1024, "hub-peak-MiB")
 	b.ReportMetric(idle/60*100, "idle-cpu-%")
 	b.ReportMetric(evacuated.Seconds(), "evacuate-s")
+	b.Logf("anchor for (a): the same %d slices applied by a plain client without the hub in %.1f s", services*3, floor.Seconds())
 	b.Logf("%d services x 3 replicas: created in %.1f s; (a) every slice applied %.1f s (hub CPU %.1f s); (b) every service available %.1f s; (c) hub CPU %.1f s, peak RSS %.0f MiB; (d) idle CPU %.2f%% of a core over 60 s; (e) %s tainted NoExecute -> converged again in %.1f s",
 		services, created.Seconds(), applied.Seconds(), cpuApplied, available.Seconds(), cpuAvailable, float64(peak)/1024, idle/60*100, victim, evacuated.Seconds())
 }
@@ -266,10 +284,10 @@ func sourceRoot(b *testing.B) string {
 
 // startHub runs fedstate hub against the hub kubeconfig and returns its
 // process id; it is stopped when the benchmark ends.
-func startHub(b *testing.B, bin, kubeconfig string) int {
+func startHub(b *testing.B, bin, kubeconfig, metricsAddr string) int {
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, bin, "hub", "--kubeconfig", kubeconfig, "--leader-elect=false",
-		"--metrics-bind-address", "", "--health-probe-bind-address", "")
+		"--metrics-bind-address", metricsAddr, "--health-probe-bind-address", "")
 	log, err := os.Create(filepath.Join(b.TempDir(), "hub.log"))
 	if err != nil {
 		b.Fatal(err)
@@ -335,4 +353,125 @@ func procStatusKiB(b *testing.B, pid int, key string) int {
 	}
 	b.Fatalf("no %s in /proc/%d/status", key, pid)
 	return 0
+}
+
+// freeAddress returns a loopback address with a port nobody listens on.
+func freeAddress(b *testing.B) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// hubWork sums what the hub's /metrics say about its reconciles so far:
+// how many, how long they took, how long services waited in the queue, and
+// how many requests its clients made.
+func hubWork(b *testing.B, addr string) string {
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sums := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.IndexAny(line, "{ ")
+		j := strings.LastIndexByte(line, ' ')
+		if i < 0 || j < 0 {
+			continue
+		}
+		name := line[:i]
+		if strings.HasPrefix(name, "workqueue_") && !strings.Contains(line, `name="federatedstatefulset"`) {
+			continue
+		}
+		v, err := strconv.ParseFloat(line[j+1:], 64)
+		if err != nil {
+			continue
+		}
+		sums[name] += v
+	}
+	if err := sc.Err(); err != nil {
+		b.Fatal(err)
+	}
+	return fmt.Sprintf("%.0f reconciles taking %.1f s in all; %.1f s waited in the queue in all; %.0f client requests",
+		sums["fedstate_reconcile_total"], sums["fedstate_reconcile_duration_seconds_sum"],
+		sums["workqueue_queue_duration_seconds_sum"], sums["rest_client_requests_total"])
+}
+
+// applyFloor applies the slices of n bench services to the members in
+// namespace ns with server-side apply, the way the hub does (16 services at
+// once, the members of one service in parallel), and returns how long it
+// took until every StatefulSet exists.
+func applyFloor(b *testing.B, memberc map[string]client.Client, ns string, n int) time.Duration {
+	ctx := b.Context()
+	for name, c := range memberc {
+		if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+			b.Fatalf("create namespace %s in %s: %v", ns, name, err)
+		}
+	}
+	clusters := slices.Sorted(maps.Keys(memberc))
+	start := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, n*len(clusters))
+	next := make(chan int)
+	for range 16 {
+		wg.Go(func() {
+			for i := range next {
+				fss := benchService(ns, fmt.Sprintf("svc-%04d", i))
+				var per sync.WaitGroup
+				for k, cluster := range clusters {
+					per.Go(func() {
+						sl := statefulset.Render(fss, cluster, int32(k), 1, 1)
+						for _, o := range []client.Object{sl.Service, sl.Budget, sl.StatefulSet} {
+							if err := applyObject(ctx, memberc[cluster], o); err != nil {
+								errs <- err
+								return
+							}
+						}
+					})
+				}
+				per.Wait()
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
+	}
+	waitFor(b, 10*time.Minute, "every floor slice applied", func() error { return slicesApplied(ctx, memberc, ns, n) })
+	return time.Since(start)
+}
+
+// applyObject applies o with server-side apply, as the hub's field manager
+// would.
+func applyObject(ctx context.Context, c client.Client, o client.Object) error {
+	raw, err := json.Marshal(o)
+	if err != nil {
+		return err
+	}
+	u := map[string]any{}
+	if err := json.Unmarshal(raw, &u); err != nil {
+		return err
+	}
+	delete(u, "status")
+	if md, ok := u["metadata"].(map[string]any); ok {
+		delete(md, "creationTimestamp")
+	}
+	obj := &unstructured.Unstructured{Object: u}
+	if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), client.FieldOwner("bench-floor"), client.ForceOwnership); err != nil {
+		return fmt.Errorf("apply %s %s/%s: %w", obj.GetKind(), obj.GetNamespace(), obj.GetName(), err)
+	}
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"hash/fnv"
 	"maps"
 	"slices"
+	"sync"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -55,27 +56,38 @@ func (r *Reconciler) apply(ctx context.Context, fss *v1alpha1.FederatedStatefulS
 		shares[order[i]] = s
 	}
 
+	// Members are written in parallel: each write waits on a remote API
+	// server, and one member's latency should not add to another's.
+	var (
+		wg sync.WaitGroup
+		mu sync.Mutex
+	)
 	for _, name := range slices.Sorted(maps.Keys(p.members)) {
 		m := p.members[name]
 		if !m.reachable() {
 			continue
 		}
 		s := desired[name]
-		var err error
-		switch {
-		case s.Count > 0:
-			err = r.applySlice(ctx, m, Render(fss, name, int32(s.Start), int32(s.Count), shares[name]))
-		case m.sts == nil:
-		case len(m.pods) > 0:
-			start := int32(stsSpan(m).Start)
-			err = r.applySlice(ctx, m, Render(fss, name, start, 0, 0))
-		default:
-			err = r.deleteSlice(ctx, m, fss)
-		}
-		if err != nil {
-			p.applyErr[name] = err
-		}
+		wg.Go(func() {
+			var err error
+			switch {
+			case s.Count > 0:
+				err = r.applySlice(ctx, m, Render(fss, name, int32(s.Start), int32(s.Count), shares[name]))
+			case m.sts == nil:
+			case len(m.pods) > 0:
+				start := int32(stsSpan(m).Start)
+				err = r.applySlice(ctx, m, Render(fss, name, start, 0, 0))
+			default:
+				err = r.deleteSlice(ctx, m, fss)
+			}
+			if err != nil {
+				mu.Lock()
+				p.applyErr[name] = err
+				mu.Unlock()
+			}
+		})
 	}
+	wg.Wait()
 }
 
 // applySlice applies a slice's objects with server-side apply, skipping
