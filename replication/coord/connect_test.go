@@ -13,6 +13,7 @@ import (
 // same data: the write survived, and the embedded etcd is reachable by a
 // second Store as an external endpoint while it runs.
 func TestConnectEmbedded(t *testing.T) {
+	t.Parallel() // waits for TTLs and servers; runs beside the others
 	dir := t.TempDir()
 	cfg := embeddedConfig(dir)
 	cfg.Prefix = testRoot(t)

@@ -13,10 +13,11 @@ import (
 
 // Why a keeper ends.
 var (
-	errLeaseGone  = errors.New("lease not found on the server (expired or revoked)")
-	errUnrenewed  = errors.New("no renewal succeeded for a whole TTL; the lease may have expired")
-	errReleased   = errors.New("released")
-	errKeyChanged = errors.New("lease key deleted or overwritten by another writer")
+	errLeaseGone    = errors.New("lease not found on the server (expired or revoked)")
+	errUnrenewed    = errors.New("no renewal succeeded for a whole TTL; the lease may have expired")
+	errReleased     = errors.New("released")
+	errKeyChanged   = errors.New("lease key deleted or overwritten by another writer")
+	errClientClosed = errors.New("store closed; nothing renews the lease, which expires after its TTL")
 )
 
 // keeper holds one etcd lease and renews it itself, one KeepAliveOnce per
@@ -72,6 +73,9 @@ func (k *keeper) run(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
+			return
+		case <-k.cli.Ctx().Done():
+			k.lose(errClientClosed)
 			return
 		case <-tick.C:
 		}

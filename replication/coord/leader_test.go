@@ -78,6 +78,7 @@ func TestLeaderCampaignResign(t *testing.T) {
 // after LeaderTTL and the next candidate wins; the old tenure's guard is
 // fenced even though its holder never resigned.
 func TestLeaderSessionLost(t *testing.T) {
+	t.Parallel() // waits for TTLs and servers; runs beside the others
 	hub := newStore(t)
 	doomed, err := Connect(t.Context(), testConfig(t, etcdURL))
 	if err != nil {

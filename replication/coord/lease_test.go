@@ -41,8 +41,8 @@ func TestHoldPrimary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l.TTL() != 2*time.Second {
-		t.Errorf("TTL = %v, want the configured 2s", l.TTL())
+	if l.TTL() != 3*time.Second {
+		t.Errorf("TTL = %v, want the configured 3s", l.TTL())
 	}
 	first := l.LastRenewed()
 	poll(t, 5*time.Second, "a renewal", func() error {
@@ -137,6 +137,7 @@ func TestHoldPrimaryDoneOnPromotion(t *testing.T) {
 // TTL/2) before the lease expires, and the coordinator sees the expiry
 // through WatchService no earlier than LastRenewed+TTL.
 func TestHoldPrimaryPartition(t *testing.T) {
+	t.Parallel() // waits for TTLs and servers; runs beside the others
 	hub := newStore(t)
 	promoteFirst(t, hub, campaign(t, hub, "hub"), svc1, 4)
 	net := startProxy(t, etcdURL)
@@ -213,5 +214,68 @@ func TestHoldPrimaryAfterAgentClosed(t *testing.T) {
 	}
 	if _, err := a.HoldPrimary(t.Context(), svc1, 0, 1); !errors.Is(err, ErrSessionEnded) {
 		t.Errorf("HoldPrimary after Close: %v, want ErrSessionEnded", err)
+	}
+}
+
+// TestHoldPrimaryStoreClosed: closing the agent's Store ends its leases at
+// once (nothing renews them any more) while etcd keeps them until the TTL.
+func TestHoldPrimaryStoreClosed(t *testing.T) {
+	hub := newStore(t)
+	promoteFirst(t, hub, campaign(t, hub, "hub"), svc1, 0)
+	agentStore, err := Connect(t.Context(), testConfig(t, etcdURL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := agentStore.StartAgent(t.Context(), "agent-eu", "eu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := a.HoldPrimary(t.Context(), svc1, 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := agentStore.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !closedWithin(l.Done(), time.Second) || !closedWithin(a.Done(), time.Second) {
+		t.Fatal("lease or session still open after the Store closed")
+	}
+	if !errors.Is(l.Err(), ErrLeaseLost) || !errors.Is(a.Err(), ErrSessionEnded) {
+		t.Errorf("Err = %v, %v", l.Err(), a.Err())
+	}
+}
+
+// TestHoldPrimaryBriefPartition: a partition shorter than the TTL costs no
+// lease; renewals resume once the path heals.
+func TestHoldPrimaryBriefPartition(t *testing.T) {
+	t.Parallel() // waits for TTLs and servers; runs beside the others
+	hub := newStore(t)
+	promoteFirst(t, hub, campaign(t, hub, "hub"), svc1, 0)
+	net := startProxy(t, etcdURL)
+	agentStore := newStore(t, func(c *Config) { c.Endpoints = []string{net.URL()} })
+	l, err := startAgent(t, agentStore, "agent-eu").HoldPrimary(t.Context(), svc1, 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	net.Partition()
+	poll(t, 5*time.Second, "renewals to stall", func() error {
+		if time.Since(l.LastRenewed()) < 400*time.Millisecond {
+			return errors.New("still renewing")
+		}
+		return nil
+	})
+	healed := time.Now()
+	net.Heal()
+	poll(t, 5*time.Second, "renewals to resume", func() error {
+		if l.LastRenewed().Before(healed) {
+			return errors.New("no renewal since the heal")
+		}
+		return nil
+	})
+	t.Logf("first renewal sent %v after the heal", l.LastRenewed().Sub(healed).Round(time.Millisecond))
+	select {
+	case <-l.Done():
+		t.Fatalf("lease lost over a brief partition: %v", l.Err())
+	default:
 	}
 }

@@ -70,12 +70,12 @@ func TestReportRejectedAfterSessionEnded(t *testing.T) {
 		}
 	})
 	t.Run("revoked on the server", func(t *testing.T) {
-		st := newStore(t, func(c *Config) { c.RenewInterval = 900 * time.Millisecond })
+		st := newStore(t, func(c *Config) { c.RenewInterval = 1400 * time.Millisecond })
 		a := startAgent(t, st, "agent-eu")
 		if _, err := st.Client().Revoke(t.Context(), a.Lease()); err != nil {
 			t.Fatal(err)
 		}
-		// The next renewal is up to 900 ms away: the server must refuse on its own.
+		// The next renewal is up to 1.4 s away: the server must refuse on its own.
 		before := dump(t, st)
 		if err := a.Report(t.Context(), svc1, 0, r); !errors.Is(err, ErrSessionEnded) {
 			t.Fatalf("Report = %v, want ErrSessionEnded", err)
@@ -105,6 +105,7 @@ func TestStartAgentTwice(t *testing.T) {
 // TestWatchService sees a report put and the primary lease expire when
 // its holder's client dies.
 func TestWatchService(t *testing.T) {
+	t.Parallel() // waits for TTLs and servers; runs beside the others
 	hub := newStore(t)
 	promoteFirst(t, hub, campaign(t, hub, "hub"), svc1, 0)
 	agentStore, err := Connect(t.Context(), testConfig(t, etcdURL))

@@ -24,6 +24,7 @@ import (
 // certificates: Connect succeeds with the configured certificate and CA,
 // and fails without the certificate or without the CA.
 func TestConnectTLSClientCertificate(t *testing.T) {
+	t.Parallel() // waits for TTLs and servers; runs beside the others
 	pki := newTestPKI(t)
 	endpoint := startTLSEtcd(t, pki)
 
