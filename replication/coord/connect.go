@@ -35,7 +35,7 @@ func Connect(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
-	s := &Store{cfg: cfg, endpoints: cfg.Endpoints}
+	s := &Store{cfg: cfg, endpoints: append([]string(nil), cfg.Endpoints...)}
 	if len(cfg.Endpoints) == 0 {
 		e, err := startEmbedded(ctx, cfg)
 		if err != nil {

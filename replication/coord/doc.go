@@ -41,11 +41,16 @@
 //     (HoldPrimary's compares). The lease key is bound to an etcd lease of
 //     Config.LeaseTTL that the agent renews itself, so it knows when the
 //     server last extended it (PrimaryLease.LastRenewed). The agent keeps
-//     the replica writable only while a renewal succeeded within the last
-//     TTL/2 and PrimaryLease.Done is open; the hub promotes another replica
-//     only once the key is gone (LeaseRevision 0), which is never before
-//     LastRenewed+TTL. The margin of TTL/2 absorbs clock rate differences
-//     and a slow etcd.
+//     the replica writable only until PrimaryLease.WritableUntil (the last
+//     renewal plus TTL/2) and while PrimaryLease.Done is open; the hub
+//     promotes another replica only once the key is gone
+//     (PromoteRequest.LeaseRevision 0): expired, which is never before
+//     LastRenewed+TTL, or released by a holder that demoted first. The
+//     margin of TTL/2 absorbs clock rate differences and a slow etcd. A
+//     promotion that names a live lease (LeaseRevision not 0) deletes its
+//     key and so closes the holder's Done, but a partitioned holder learns
+//     it only by its own clock: take over a live lease only when its holder
+//     is known to be fenced.
 //   - Reports and the agent liveness key are bound to the agent's session
 //     lease: when an agent stops renewing they vanish, so the hub never
 //     picks a candidate from a dead agent's stale report. An Agent writes

@@ -14,7 +14,7 @@ import (
 // every Config.RenewInterval. The holder must keep the replica writable
 // only while
 //
-//	time.Since(l.LastRenewed()) < l.TTL()/2
+//	time.Now().Before(l.WritableUntil()) // LastRenewed() + TTL()/2
 //
 // and fence it (read-only, clients cut) as soon as that fails or Done
 // closes: the hub promotes another replica only after the lease expired on
@@ -171,6 +171,14 @@ func (l *PrimaryLease) Err() error {
 // at first). The lease cannot expire on the server before
 // LastRenewed()+TTL().
 func (l *PrimaryLease) LastRenewed() time.Time { t, _ := l.k.renewed(); return t }
+
+// WritableUntil returns LastRenewed()+TTL()/2: the holder must have fenced
+// the replica by then unless a later renewal moves the bound. Re-read it
+// after each wait; it only moves forward while the lease is held.
+func (l *PrimaryLease) WritableUntil() time.Time {
+	t, ttl := l.k.renewed()
+	return t.Add(ttl / 2)
+}
 
 // TTL returns the lease's TTL as the server last granted it; it may exceed
 // Config.LeaseTTL when etcd's election timeout imposes a longer minimum.

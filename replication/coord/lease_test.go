@@ -156,7 +156,7 @@ func TestHoldPrimaryPartition(t *testing.T) {
 	cut := time.Now()
 	var fenced time.Time // when the holder knew it had to fence
 	poll(t, 5*time.Second, "holder self-fence", func() error {
-		if time.Since(l.LastRenewed()) < l.TTL()/2 {
+		if time.Now().Before(l.WritableUntil()) {
 			return errors.New("holder still within TTL/2 of its last renewal")
 		}
 		fenced = time.Now()

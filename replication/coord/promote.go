@@ -24,7 +24,9 @@ type PromoteRequest struct {
 	// LeaseRevision is the ModRevision of the primary lease key the
 	// decision saw (Snapshot.Lease.Revision), 0 when there was no lease.
 	// With the default 0 the promotion happens only while nobody holds the
-	// primary lease; a forced promotion names the lease it takes over.
+	// primary lease. A forced promotion names the live lease it takes over
+	// and ends it; the old holder learns that through its watch, so force
+	// only when the old primary is known to be fenced.
 	LeaseRevision int64
 	// FailoverState is the failover state machine's state to store with
 	// the promotion (at most MaxStateBytes).

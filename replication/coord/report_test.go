@@ -154,3 +154,36 @@ func TestWatchService(t *testing.T) {
 	for range events { // the channel closes after cancel
 	}
 }
+
+// TestWatchAll follows every service and the agents; election keys are
+// left out.
+func TestWatchAll(t *testing.T) {
+	st := newStore(t)
+	events := st.Watch(t.Context(), 0)
+	campaign(t, st, "hub")
+	a := startAgent(t, st, "agent-eu")
+	other := Service{Namespace: "prod", Name: "cache"}
+	if err := a.Report(t.Context(), other, 1, Report{Role: RoleAsyncReplica, Time: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	want := []Key{AgentKey("agent-eu"), ReportKey(other, 1)}
+	var got []Key
+	for len(got) < len(want) {
+		select {
+		case wr := <-events:
+			if wr.Err != nil {
+				t.Fatal(wr.Err)
+			}
+			for _, ev := range wr.Events {
+				got = append(got, ev.Key)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("events %v, want %v", got, want)
+		}
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("events %v, want %v", got, want)
+		}
+	}
+}
