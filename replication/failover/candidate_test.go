@@ -15,13 +15,13 @@ func TestCandidateChoice(t *testing.T) {
 		}
 	}
 	runCases(t, []stepCase{{
-		name:      "caught-up replica is promoted with no loss",
-		state:     fixture(),
-		when:      lease,
-		wantPhase: Promoting,
-		want:      []string{"CommitPromotion db-1 epoch 4->5"},
+		name:          "caught-up replica is promoted with no loss",
+		state:         fixture(),
+		when:          lease,
+		wantPhase:     Promoting,
+		want:          []string{"CommitPromotion db-1 epoch 4->5"},
 		wantCondition: []string{"primary db-0 (eu-1) lost its lease", "committing db-1 (eu-2) as primary in epoch 5 (no data loss)"},
-		check:     lossIs(0),
+		check:         lossIs(0),
 	}, {
 		name:      "equal positions: the lower ordinal wins",
 		state:     with(set("db-2", func(r *Replica) { r.Position = 1000 })),

@@ -52,11 +52,11 @@ func TestNoCandidate(t *testing.T) {
 		wantPhase: Promoting,
 		want:      []string{"CommitPromotion db-1 epoch 4->5"},
 	}, {
-		name:      "accept-data-loss promotes the best usable replica",
-		state:     lagging(),
-		when:      FailoverRequested{AcceptDataLoss: true, At: at(8)},
-		wantPhase: Promoting,
-		want:      []string{"CommitPromotion db-2 epoch 4->5"},
+		name:          "accept-data-loss promotes the best usable replica",
+		state:         lagging(),
+		when:          FailoverRequested{AcceptDataLoss: true, At: at(8)},
+		wantPhase:     Promoting,
+		want:          []string{"CommitPromotion db-2 epoch 4->5"},
 		wantCondition: []string{"about 48MiB lost"},
 	}, {
 		name:      "the record of a forced failover carries the estimated loss",
