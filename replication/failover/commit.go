@@ -2,6 +2,7 @@ package failover
 
 import (
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -9,8 +10,8 @@ import (
 // It is the only place the epoch and the primary change, so Promote is only
 // ever emitted for a committed epoch, to the primary etcd names.
 func (m *machine) committed(epoch uint64, primary string) {
-	if epoch <= m.s.Epoch || primary == "" {
-		return // known already: a re-delivered or stale event
+	if epoch <= m.s.Epoch || primary == "" || epoch >= math.MaxInt64 {
+		return // known already (re-delivered or stale), or not an epoch
 	}
 	ph := m.s.Phase
 	if ph.Name != Promoting || ph.Committed || ph.Epoch != epoch || ph.Candidate != primary {
