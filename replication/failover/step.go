@@ -16,6 +16,7 @@ func Step(s State, ev Event) (State, []Action) {
 		return s, nil
 	}
 	m := &machine{s: s.clone(), now: ev.at()}
+	m.expire()
 	resume := false
 	switch e := ev.(type) {
 	case LeaseExpired:
@@ -73,18 +74,26 @@ func (m *machine) emit(a ...Action) { m.acts = append(m.acts, a...) }
 // promotion is in flight.
 func (ph Phase) lost() bool { return ph.Name == PrimaryLost || ph.Name == NoCandidate }
 
-// settle runs what the phase does by itself whenever anything happened:
-// the step timeouts, the switchover's progress, and the choice of a
-// candidate while the primary is lost.
-func (m *machine) settle() {
+// expire applies the step timeouts before anything else happens, so that
+// the event meets the phase as it stands at now.
+func (m *machine) expire() {
 	ph := m.s.Phase
-	timedOut := m.s.Policy.StepTimeout > 0 && !m.now.Before(ph.StepAt.Add(m.s.Policy.StepTimeout))
+	if m.s.Policy.StepTimeout <= 0 || m.now.Before(ph.StepAt.Add(m.s.Policy.StepTimeout)) {
+		return
+	}
 	switch {
-	case ph.Name == Promoting && ph.Committed && timedOut:
+	case ph.Name == Promoting && ph.Committed:
 		m.lose(CausePromotionFailed, fmt.Sprintf("%s, primary in epoch %d, did not confirm its promotion within %s", m.s.where(ph.Candidate), ph.Epoch, m.s.Policy.StepTimeout))
-	case ph.Name == SwitchingOver && ph.Step == Demoting && timedOut:
+	case ph.Name == SwitchingOver && ph.Step == Demoting:
 		m.abort(fmt.Sprintf("switchover to %s aborted: %s did not confirm its demotion within %s", m.s.where(ph.Candidate), m.s.where(ph.From), m.s.Policy.StepTimeout))
-	case ph.Name == SwitchingOver && ph.Step == CatchingUp:
+	}
+}
+
+// settle runs what the phase does by itself whenever anything happened:
+// the switchover's progress, and the choice of a candidate while the
+// primary is lost.
+func (m *machine) settle() {
+	if ph := m.s.Phase; ph.Name == SwitchingOver && ph.Step == CatchingUp {
 		m.catchingUp()
 	}
 	if m.s.Phase.lost() {
