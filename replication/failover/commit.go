@@ -21,8 +21,12 @@ func (m *machine) committed(epoch uint64, primary string) {
 		if since.IsZero() {
 			since = m.now
 		}
-		ph = Phase{Cause: CauseAdopted, Since: since, From: m.s.Primary, FencedAt: ph.FencedAt,
+		adopted := Phase{Cause: CauseAdopted, Since: since, From: m.s.Primary, FencedAt: ph.FencedAt,
 			Note: fmt.Sprintf("epoch %d was committed with %s by another hub leader", epoch, primary)}
+		if ph.From == m.s.Primary {
+			adopted.Final, adopted.FinalKnown = ph.Final, ph.FinalKnown
+		}
+		ph = adopted
 		if c := m.s.Replica(primary); c != nil && m.s.Head().Position > effective(c) {
 			ph.LossBytes = m.s.Head().Position - effective(c)
 		}

@@ -43,8 +43,10 @@ type PositionReported struct {
 }
 
 // ReplicaChanged: the registry or gossip sees a replica differently: where
-// it runs, whether it is ready and whether its cluster is reachable. Gone
-// says the replica no longer exists (scaled down).
+// it runs (an empty Cluster keeps the known location), whether it is
+// ready and whether its cluster is reachable. Gone says the replica no
+// longer exists (scaled down); the primary and the replicas a change of
+// primary involves are kept, as unreachable.
 type ReplicaChanged struct {
 	Replica   string
 	Cluster   string
