@@ -40,10 +40,15 @@ const (
 // Condition is the service's FailingOver condition; the hub turns it into
 // a metav1.Condition.
 type Condition struct {
-	Type    string          `json:"type"`
-	Status  ConditionStatus `json:"status"`
-	Reason  string          `json:"reason"`
-	Message string          `json:"message"`
+	// Type is ConditionFailingOver.
+	Type string `json:"type"`
+	// Status is True while the primary is lost or being replaced.
+	Status ConditionStatus `json:"status"`
+	// Reason is one of the Reason constants.
+	Reason string `json:"reason"`
+	// Message says what happened, naming replicas with their clusters,
+	// and what a person can do.
+	Message string `json:"message"`
 }
 
 // condition says what the service's FailingOver condition is in s at now.
