@@ -36,20 +36,25 @@ generate: ## Generate deep-copy functions for the API types.
 manifests: ## Generate the CRD manifests into config/crd/bases.
 	$(GO) tool controller-gen crd paths=./federation/api/... output:crd:artifacts:config=config/crd/bases
 
-# placement is a pure core: no Kubernetes, etcd or gossip client anywhere in
-# its dependencies, and no clock among its own imports.
+# placement and replication/failover are pure cores: no Kubernetes, etcd or
+# gossip client anywhere in their dependencies. placement does not import
+# time at all; replication/failover takes time from its events only (its
+# TestPureCore rejects clock reads).
 PURE_FORBIDDEN := k8s.io/|sigs.k8s.io/controller-runtime|go.etcd.io/|github.com/hashicorp/memberlist
+PURE_PACKAGES  := ./placement ./replication/failover
 
 .PHONY: check-imports
-check-imports: ## Fail if placement depends on client libraries, etcd, memberlist or the clock.
-	@bad=$$($(GO) list -deps ./placement | grep -E '^($(PURE_FORBIDDEN))' || true); \
-	  if [ -n "$$bad" ]; then echo "placement must not depend on:"; echo "$$bad" | head -5; exit 1; fi
+check-imports: ## Fail if placement or replication/failover depend on client libraries, etcd, memberlist or the clock.
+	@for pkg in $(PURE_PACKAGES); do \
+	  bad=$$($(GO) list -deps $$pkg | grep -E '^($(PURE_FORBIDDEN))' || true); \
+	  if [ -n "$$bad" ]; then echo "$$pkg must not depend on:"; echo "$$bad" | head -5; exit 1; fi; \
+	done
 	@if $(GO) list -f '{{join .Imports "\n"}}' ./placement | grep -qx time; then \
 	  echo "placement must not import time: pass now in"; exit 1; fi
-	@echo "placement imports: ok"
+	@echo "pure core imports: ok"
 
 .PHONY: verify
-verify: generate manifests check-imports ## Fail on unformatted code, go vet findings, stale generated files, forbidden imports in placement or an untidy go.mod.
+verify: generate manifests check-imports ## Fail on unformatted code, go vet findings, stale generated files, forbidden imports in the pure cores or an untidy go.mod.
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed on: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
