@@ -34,7 +34,7 @@ generate: ## Generate deep-copy functions for the API types.
 
 .PHONY: manifests
 manifests: ## Generate the CRD manifests into config/crd/bases.
-	$(GO) tool controller-gen crd paths=./federation/api/... output:crd:artifacts:config=config/crd/bases
+	$(GO) tool controller-gen crd:generateEmbeddedObjectMeta=true paths=./federation/api/... output:crd:artifacts:config=config/crd/bases
 
 # placement and replication/failover are pure cores: no Kubernetes, etcd or
 # gossip client anywhere in their dependencies. placement does not import
