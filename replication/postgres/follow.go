@@ -60,29 +60,44 @@ func diverged(tli uint32, end LSN, src source) bool {
 	return true
 }
 
+// choosePath is what following src takes for a server whose log is local.
+func choosePath(local localLog, src source) FollowPath {
+	switch {
+	case local.Unusable || local.SystemID != src.SystemID:
+		return PathBasebackup
+	case diverged(local.Timeline, local.End, src):
+		return PathRewind
+	}
+	return PathNone
+}
+
 // Follow makes this server a standby of primary, streaming through the
 // physical slot slot ("" for none; see SlotName), and reports the path it
-// took. The server ends running as a standby.
+// took. The server ends running as a standby of primary.
 //
-// A running standby whose log is a prefix of primary's history only gets
-// primary_conninfo (host, port, the replication user, application_name =
-// Name) and primary_slot_name changed with ALTER SYSTEM and a reload.
-// Otherwise: a running primary is stopped (fast); a server not shut down
-// cleanly is recovered first in single-user mode, as pg_rewind would;
-// then, when its log diverged from primary's history, pg_rewind brings it
-// back, and when it cannot, or the data belongs to another cluster, a
-// fresh pg_basebackup copy replaces it. The standby settings are written
-// to postgresql.auto.conf with standby.signal, and the server started.
-// Follow also lifts any fence and drops the server's own replication
-// slots, left from a time as primary: a standby needs neither.
+// Follow first asks primary for its system identifier and timeline
+// history (IDENTIFY_SYSTEM, TIMELINE_HISTORY) and changes nothing when it
+// cannot. Then it finds where the local log ends: a primary, stopped cleanly
+// or stopped fast by Follow, ends with its shutdown checkpoint; any other
+// server is started as a standby of primary, and once it has replayed the
+// log it holds, its furthest received or replayed position is the end.
+// When that log is a prefix of primary's history, only primary_conninfo
+// (host, port, the replication user, application_name = Name) and
+// primary_slot_name change: with ALTER SYSTEM and a reload on a running
+// standby (PostgreSQL 13 and later reload both), in postgresql.auto.conf
+// with standby.signal on a stopped server, which is then started. When the
+// log diverged, the server is stopped, recovered in single-user mode if it
+// was not shut down cleanly (pg_rewind needs a clean shutdown of all its
+// log), and rewound onto primary's history with pg_rewind; when that fails,
+// or the data belongs to another cluster or cannot start, a fresh
+// pg_basebackup copy replaces it. Follow also lifts any fence and drops the
+// server's own replication slots, left from a time as primary: a standby
+// needs neither.
 //
-// Divergence is judged from primary's timeline history (IDENTIFY_SYSTEM,
-// TIMELINE_HISTORY) and the end of the local log: for a running standby the
-// furthest position it received or replayed, else the last checkpoint,
-// which a clean shutdown writes last. Call Follow once the old primary is
-// fenced or stopped: a standby still receiving from it can move past the
-// point measured. Follow is idempotent; if Status then shows the standby
-// not streaming from primary, calling it again measures afresh.
+// Call Follow once the old primary is fenced or stopped: a standby still
+// receiving from it can move past the position measured. Follow is
+// idempotent; if Status then shows the standby not streaming from
+// primary, calling it again measures afresh.
 func (in *Instance) Follow(ctx context.Context, primary Endpoint, slot string) (FollowPath, error) {
 	if err := checkFollow(primary, slot); err != nil {
 		return "", fmt.Errorf("follow %s: %w", in.cfg.Name, err)
@@ -146,17 +161,11 @@ func (in *Instance) follow(ctx context.Context, primary Endpoint, slot string) (
 	if err != nil {
 		return "", fmt.Errorf("follow %s: %w", in.cfg.Name, err)
 	}
-	local, err := in.measure(ctx)
+	local, err := in.measure(ctx, primary, slot)
 	if err != nil {
 		return "", fmt.Errorf("follow %s: %w", in.cfg.Name, err)
 	}
-	path := PathNone
-	switch {
-	case local.Unusable || local.SystemID != src.SystemID:
-		path = PathBasebackup
-	case diverged(local.Timeline, local.End, src):
-		path = PathRewind
-	}
+	path := choosePath(local, src)
 	switch {
 	case path == PathNone && local.Standby:
 		err = in.withConn(ctx, in.cfg.RequestTimeout, func(ctx context.Context, c *pgx.Conn) error {

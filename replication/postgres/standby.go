@@ -40,67 +40,89 @@ func (in *Instance) startStandby(ctx context.Context, primary Endpoint, slot str
 	})
 }
 
-// measure finds where the local log ends. A running standby is asked; a
-// running primary is stopped (fast); a server not shut down cleanly is
-// recovered in single-user mode; then a stopped server's log ends with its
-// last checkpoint, which a clean shutdown writes last.
-func (in *Instance) measure(ctx context.Context) (localLog, error) {
+// measure finds where the local log ends. A stopped primary shut down
+// cleanly ends with its shutdown checkpoint; a running primary is stopped
+// (fast) to be one. Any other server is made a running standby of primary
+// first: started (when stopped) with the standby settings, so that it
+// replays all the log it holds without receiving any from an old primary,
+// and then asked. A server that cannot even start is unusable.
+func (in *Instance) measure(ctx context.Context, primary Endpoint, slot string) (localLog, error) {
 	role, up, err := in.role(ctx)
 	if err != nil {
 		return localLog{}, err
 	}
-	if up && role == RoleStandby {
-		return in.measureStandby(ctx)
+	if up && role == RolePrimary {
+		if err := in.stop(ctx, StopFast); err != nil {
+			return localLog{}, err
+		}
+		up = false
 	}
-	if err := in.stop(ctx, StopFast); err != nil {
-		return localLog{}, err
-	}
-	cd, err := in.controlData(ctx)
-	if err != nil {
-		return localLog{}, err
-	}
-	if cd.State != stateShutDown {
-		if cd, err = in.recoverSingleUser(ctx); err != nil {
-			logr.FromContextOrDiscard(ctx).Info("Recovery failed; the data will be copied afresh",
+	if !up {
+		cd, err := in.controlData(ctx)
+		if err != nil {
+			return localLog{}, err
+		}
+		if cd.State == stateShutDown {
+			// The checkpoint record starts at cd.Checkpoint and ends after it.
+			return localLog{SystemID: cd.SystemID, Timeline: cd.CheckpointTimeline, End: cd.Checkpoint + 1}, nil
+		}
+		if err := in.startStandby(ctx, primary, slot); err != nil {
+			if ctx.Err() != nil {
+				return localLog{}, err
+			}
+			logr.FromContextOrDiscard(ctx).Info("Server does not start; its data will be copied afresh",
 				"replica", in.cfg.Name, "error", err.Error())
 			return localLog{Unusable: true}, nil
 		}
 	}
-	// The checkpoint record starts at cd.Checkpoint and ends after it.
-	return localLog{SystemID: cd.SystemID, Timeline: cd.CheckpointTimeline, End: cd.Checkpoint + 1}, nil
+	return in.measureStandby(ctx)
 }
 
 // measureStandby asks a running standby for its system identifier, the
 // newest timeline it holds log of, and the furthest position it received
-// or replayed.
+// or replayed. It first waits (StartTimeout) until the standby replayed
+// all the log in its pg_wal: the standby then asks for streaming, which
+// makes pg_last_wal_receive_lsn non-NULL, or, with nothing to stream from,
+// waits in RecoveryRetrieveRetryInterval.
 func (in *Instance) measureStandby(ctx context.Context) (localLog, error) {
 	l := localLog{Standby: true}
-	err := in.withConn(ctx, in.cfg.RequestTimeout, func(ctx context.Context, c *pgx.Conn) error {
-		var sysid string
-		var segment, recv, replay *string
-		if err := c.QueryRow(ctx, `SELECT system_identifier::text,
-				(SELECT max(name) FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{24}$'),
-				pg_last_wal_receive_lsn()::text, pg_last_wal_replay_lsn()::text
-			FROM pg_control_system()`).Scan(&sysid, &segment, &recv, &replay); err != nil {
+	ctx, cancel := context.WithTimeout(ctx, in.cfg.StartTimeout)
+	defer cancel()
+	err := in.withConn(ctx, 0, func(ctx context.Context, c *pgx.Conn) error {
+		for {
+			var sysid string
+			var segment, recv, replay, wait *string
+			if err := c.QueryRow(ctx, `SELECT system_identifier::text,
+					(SELECT max(name) FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{24}$'),
+					pg_last_wal_receive_lsn()::text, pg_last_wal_replay_lsn()::text,
+					(SELECT wait_event FROM pg_stat_activity WHERE backend_type = 'startup')
+				FROM pg_control_system()`).Scan(&sysid, &segment, &recv, &replay, &wait); err != nil {
+				return err
+			}
+			if recv == nil && (wait == nil || *wait != "RecoveryRetrieveRetryInterval") {
+				if err := pause(ctx, in.cfg.PollInterval); err != nil {
+					return fmt.Errorf("wait for the replay of the local log: %w", err)
+				}
+				continue
+			}
+			var err error
+			if l.SystemID, err = strconv.ParseUint(sysid, 10, 64); err != nil {
+				return fmt.Errorf("system identifier %q: %w", sysid, err)
+			}
+			if segment == nil {
+				return fmt.Errorf("no log segment in pg_wal")
+			}
+			if l.Timeline, _, err = parseWALFileName(*segment); err != nil {
+				return err
+			}
+			r, err := parseNullLSN(recv)
+			if err != nil {
+				return err
+			}
+			p, err := parseNullLSN(replay)
+			l.End = max(r, p)
 			return err
 		}
-		var err error
-		if l.SystemID, err = strconv.ParseUint(sysid, 10, 64); err != nil {
-			return fmt.Errorf("system identifier %q: %w", sysid, err)
-		}
-		if segment == nil {
-			return fmt.Errorf("no log segment in pg_wal")
-		}
-		if l.Timeline, _, err = parseWALFileName(*segment); err != nil {
-			return err
-		}
-		r, err := parseNullLSN(recv)
-		if err != nil {
-			return err
-		}
-		p, err := parseNullLSN(replay)
-		l.End = max(r, p)
-		return err
 	})
 	return l, err
 }
