@@ -16,7 +16,7 @@ type source struct {
 	SystemID uint64
 	// Timeline is the source's current timeline and History its ancestry.
 	Timeline uint32
-	History  []Fork
+	History  []fork
 	// Position is the source's flushed log position.
 	Position LSN
 }

@@ -31,9 +31,9 @@ func parseWALFileName(name string) (timeline uint32, segment uint64, err error) 
 	return uint32(tli), hi<<32 | lo, nil
 }
 
-// Fork is one line of a timeline history file: timeline Timeline ended,
+// fork is one line of a timeline history file: timeline Timeline ended,
 // and its successor began, at position Switch.
-type Fork struct {
+type fork struct {
 	// Timeline is the parent timeline.
 	Timeline uint32
 	// Switch is the first position of the child timeline; the parent's log
@@ -44,8 +44,8 @@ type Fork struct {
 // parseHistory parses a timeline history file ("<tli>\t<lsn>\t<reason>"
 // lines, with # comments and blank lines), checking that timelines
 // increase, as the server's own reader does.
-func parseHistory(content string) ([]Fork, error) {
-	var forks []Fork
+func parseHistory(content string) ([]fork, error) {
+	var forks []fork
 	sc := bufio.NewScanner(strings.NewReader(content))
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
@@ -67,7 +67,7 @@ func parseHistory(content string) ([]Fork, error) {
 		if len(forks) > 0 && uint32(tli) <= forks[len(forks)-1].Timeline {
 			return nil, fmt.Errorf("history line %d %q: timelines must increase", n, line)
 		}
-		forks = append(forks, Fork{Timeline: uint32(tli), Switch: sw})
+		forks = append(forks, fork{Timeline: uint32(tli), Switch: sw})
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("history: %w", err)
@@ -109,31 +109,31 @@ func parseControlData(out string) (controlData, error) {
 	}
 	var cd controlData
 	var errs []string
-	field := func(label string) string {
+	field := func(label string) (string, bool) {
 		v, ok := fields[label]
 		if !ok {
 			errs = append(errs, fmt.Sprintf("no %q", label))
 		}
-		return v
+		return v, ok
 	}
 	num := func(label string, bits int) uint64 {
-		v := field(label)
+		v, ok := field(label)
 		n, err := strconv.ParseUint(v, 10, bits)
-		if err != nil && v != "" {
+		if ok && err != nil {
 			errs = append(errs, fmt.Sprintf("%s %q: not a number", label, v))
 		}
 		return n
 	}
 	lsn := func(label string) LSN {
-		v := field(label)
+		v, ok := field(label)
 		l, err := ParseLSN(v)
-		if err != nil && v != "" {
+		if ok && err != nil {
 			errs = append(errs, err.Error())
 		}
 		return l
 	}
 	cd.SystemID = num("Database system identifier", 64)
-	cd.State = field("Database cluster state")
+	cd.State, _ = field("Database cluster state")
 	cd.Checkpoint = lsn("Latest checkpoint location")
 	cd.CheckpointTimeline = uint32(num("Latest checkpoint's TimeLineID", 32))
 	cd.MinRecovery = lsn("Minimum recovery ending location")
