@@ -216,7 +216,7 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("maxSlotWALKeepSize %d: must be -1 or more", c.MaxSlotWALKeepSize))
 	}
 	for name, value := range c.Settings {
-		if !settingName.MatchString(name) || managedSettings[name] {
+		if !settingName.MatchString(name) || managed(name) {
 			errs = append(errs, fmt.Errorf("settings %q: not a setting name, or one the Instance manages", name))
 		}
 		if strings.ContainsAny(value, "\n\x00") {

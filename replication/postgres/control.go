@@ -40,7 +40,7 @@ func (in *Instance) role(ctx context.Context) (role Role, up bool, err error) {
 		return c.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&recovery)
 	})
 	if err != nil {
-		return "", true, fmt.Errorf("role of %s: %w", in.cfg.Name, err)
+		return "", true, fmt.Errorf("role: %w", err)
 	}
 	if recovery {
 		return RoleStandby, true, nil

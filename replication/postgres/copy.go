@@ -101,8 +101,12 @@ func (in *Instance) checkpointSource(ctx context.Context, primary Endpoint) erro
 
 // basebackup replaces the data directory's contents with a copy of
 // primary (pg_basebackup -X stream, with a fast checkpoint so it starts at
-// once), then starts the server as its standby.
+// once), then starts the server as its standby. It discards the data only
+// once primary answered, so an unreachable primary leaves it in place.
 func (in *Instance) basebackup(ctx context.Context, primary Endpoint, slot string) error {
+	if _, err := in.identify(ctx, primary); err != nil {
+		return err
+	}
 	if err := in.stop(ctx, StopImmediate); err != nil {
 		return err
 	}

@@ -14,10 +14,12 @@ const FencedStandbyName = "fedstate_fenced"
 
 // fenceSettings make a primary refuse writes by default and withhold the
 // acknowledgement of any commit that slips through.
-var fenceSettings = map[string]string{
-	"default_transaction_read_only": "on",
-	"synchronous_standby_names":     `"` + FencedStandbyName + `"`,
-	"synchronous_commit":            "on",
+func fenceSettings() map[string]string {
+	return map[string]string{
+		"default_transaction_read_only": "on",
+		"synchronous_standby_names":     `"` + FencedStandbyName + `"`,
+		"synchronous_commit":            "on",
+	}
 }
 
 // Fence makes a running primary refuse writes and cuts its client
@@ -65,7 +67,7 @@ func (in *Instance) fence(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	if !up {
-		return 0, in.editAutoConfFile(fenceSettings)
+		return 0, in.editAutoConfFile(fenceSettings())
 	}
 	var terminated int
 	err = in.withConn(ctx, in.cfg.RequestTimeout, func(ctx context.Context, c *pgx.Conn) error {
@@ -73,7 +75,7 @@ func (in *Instance) fence(ctx context.Context) (int, error) {
 		if err := c.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&standby); err != nil || standby {
 			return err
 		}
-		if err := in.alterSystem(ctx, c, fenceSettings); err != nil {
+		if err := in.alterSystem(ctx, c, fenceSettings()); err != nil {
 			return err
 		}
 		// Wait up to half the request timeout for each backend to exit.

@@ -177,9 +177,9 @@ func (in *Instance) follow(ctx context.Context, primary Endpoint, slot string) (
 	case path == PathNone:
 		err = in.startStandby(ctx, primary, slot)
 	case path == PathRewind:
-		if rerr := in.rewind(ctx, primary, slot); rerr != nil {
+		if err = in.rewind(ctx, primary, slot); err != nil && ctx.Err() == nil {
 			logr.FromContextOrDiscard(ctx).Info("Rewind failed; copying the primary afresh",
-				"replica", in.cfg.Name, "primary", primary.String(), "error", rerr.Error())
+				"replica", in.cfg.Name, "primary", primary.String(), "error", err.Error())
 			path, err = PathBasebackup, in.basebackup(ctx, primary, slot)
 		}
 	default:

@@ -93,9 +93,9 @@ func (in *Instance) withConn(ctx context.Context, timeout time.Duration, fn func
 	c, err := pgx.ConnectConfig(cctx, cc)
 	if err != nil {
 		if up, rerr := in.running(ctx); rerr == nil && !up {
-			return fmt.Errorf("connect to %s: %w", in.cfg.Name, ErrNotRunning)
+			return fmt.Errorf("connect: %w", ErrNotRunning)
 		}
-		return fmt.Errorf("connect to %s: %w", in.cfg.Name, err)
+		return fmt.Errorf("connect: %w", err)
 	}
 	defer func() {
 		// A clean close with a short deadline; the caller's result stands.

@@ -35,6 +35,13 @@ func (in *Instance) Init(ctx context.Context) error {
 		return err
 	}
 	defer unlock()
+	if err := in.init(ctx); err != nil {
+		return fmt.Errorf("init %s: %w", in.cfg.Name, err)
+	}
+	return nil
+}
+
+func (in *Instance) init(ctx context.Context) error {
 	if err := in.prepareDirs(); err != nil {
 		return err
 	}
@@ -55,20 +62,20 @@ func (in *Instance) Init(ctx context.Context) error {
 		if in.cfg.NoSync {
 			args = append(args, "--no-sync")
 		}
-		ctx, cancel := context.WithTimeout(ctx, in.cfg.StartTimeout)
+		ictx, cancel := context.WithTimeout(ctx, in.cfg.StartTimeout)
 		defer cancel()
-		if _, err := in.run.run(ctx, nil, "initdb", args...); err != nil {
-			return fmt.Errorf("init %s: %w", in.cfg.Name, err)
+		if _, err := in.run.run(ictx, nil, "initdb", args...); err != nil {
+			return err
 		}
 	}
 	// The role is made on the server itself, started for the purpose
 	// without any TCP listener, before the settings file marks Init done.
 	if err := in.pgctlStart(ctx, ""); err != nil {
-		return fmt.Errorf("init %s: %w", in.cfg.Name, err)
+		return err
 	}
 	roleErr := in.createReplicationRole(ctx)
-	if err := in.stop(ctx, StopFast); err != nil || roleErr != nil {
-		return fmt.Errorf("init %s: %w", in.cfg.Name, errors.Join(roleErr, err))
+	if err := errors.Join(roleErr, in.stop(ctx, StopFast)); err != nil {
+		return err
 	}
 	return in.writeConfig()
 }
@@ -96,7 +103,10 @@ func (in *Instance) Start(ctx context.Context) error {
 		return err
 	}
 	defer unlock()
-	return in.start(ctx)
+	if err := in.start(ctx); err != nil {
+		return fmt.Errorf("start %s: %w", in.cfg.Name, err)
+	}
+	return nil
 }
 
 func (in *Instance) start(ctx context.Context) error {
@@ -109,16 +119,13 @@ func (in *Instance) start(ctx context.Context) error {
 		return err
 	}
 	if !made {
-		return fmt.Errorf("start %s: %w", in.cfg.Name, ErrNoCluster)
+		return ErrNoCluster
 	}
 	// The socket directory may be on a file system emptied by a reboot.
 	if err := in.prepareDirs(); err != nil {
 		return err
 	}
-	if err := in.pgctlStart(ctx, in.cfg.Listen.String()); err != nil {
-		return fmt.Errorf("start %s: %w", in.cfg.Name, err)
-	}
-	return nil
+	return in.pgctlStart(ctx, in.cfg.Listen.String())
 }
 
 // pgctlStart runs pg_ctl start, listening on listen ("" for no TCP
@@ -144,7 +151,10 @@ func (in *Instance) Stop(ctx context.Context, mode StopMode) error {
 		return err
 	}
 	defer unlock()
-	return in.stop(ctx, mode)
+	if err := in.stop(ctx, mode); err != nil {
+		return fmt.Errorf("stop %s: %w", in.cfg.Name, err)
+	}
+	return nil
 }
 
 func (in *Instance) stop(ctx context.Context, mode StopMode) error {
@@ -154,17 +164,19 @@ func (in *Instance) stop(ctx context.Context, mode StopMode) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, in.cfg.StopTimeout)
 	defer cancel()
-	if _, err := in.run.run(ctx, nil, "pg_ctl", "stop", "-D", in.cfg.DataDir, "-m", string(mode),
-		"-w", "-t", strconv.Itoa(seconds(in.cfg.StopTimeout))); err != nil {
-		return fmt.Errorf("stop %s (%s): %w", in.cfg.Name, mode, err)
-	}
-	return nil
+	_, err = in.run.run(ctx, nil, "pg_ctl", "stop", "-D", in.cfg.DataDir, "-m", string(mode),
+		"-w", "-t", strconv.Itoa(seconds(in.cfg.StopTimeout)))
+	return err
 }
 
 // Running reports whether the server's postmaster is alive (pg_ctl
 // status). It may still be starting or stopping.
 func (in *Instance) Running(ctx context.Context) (bool, error) {
-	return in.running(ctx)
+	up, err := in.running(ctx)
+	if err != nil {
+		return false, fmt.Errorf("running %s: %w", in.cfg.Name, err)
+	}
+	return up, nil
 }
 
 func (in *Instance) running(ctx context.Context) (bool, error) {
@@ -177,7 +189,7 @@ func (in *Instance) running(ctx context.Context) (bool, error) {
 	case code == 3 || code == 4: // not running; no such data directory
 		return false, nil
 	default:
-		return false, fmt.Errorf("status of %s: %w", in.cfg.Name, err)
+		return false, err
 	}
 }
 

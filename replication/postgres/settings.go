@@ -28,17 +28,20 @@ const includeLine = "include_if_exists = '" + settingsFile + "'\t# fedstate repl
 // settingName is the shape of a server setting's name.
 var settingName = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)?$`)
 
-// managedSettings are set by the Instance itself, on the command line, in
-// settingsFile or with ALTER SYSTEM; Config.Settings may not name them.
-var managedSettings = map[string]bool{
-	"listen_addresses": true, "port": true, "unix_socket_directories": true,
-	"unix_socket_permissions": true, "data_directory": true, "hba_file": true,
-	"wal_level": true, "hot_standby": true, "wal_log_hints": true,
-	"max_wal_senders": true, "max_replication_slots": true,
-	"wal_keep_size": true, "max_slot_wal_keep_size": true,
-	"recovery_target_timeline": true, "primary_conninfo": true, "primary_slot_name": true,
-	"synchronous_standby_names": true, "synchronous_commit": true,
-	"default_transaction_read_only": true,
+// managed reports whether the Instance sets the setting itself, on the
+// command line, in settingsFile or with ALTER SYSTEM; Config.Settings may
+// not name it.
+func managed(name string) bool {
+	switch name {
+	case "listen_addresses", "port", "unix_socket_directories", "unix_socket_permissions",
+		"data_directory", "hba_file", "config_file", "include", "include_dir", "include_if_exists",
+		"wal_level", "hot_standby", "wal_log_hints", "max_wal_senders", "max_replication_slots",
+		"wal_keep_size", "max_slot_wal_keep_size", "recovery_target_timeline",
+		"primary_conninfo", "primary_slot_name", "synchronous_standby_names", "synchronous_commit",
+		"default_transaction_read_only":
+		return true
+	}
+	return false
 }
 
 // serverSettings renders settingsFile: what streaming replication, hot
