@@ -113,6 +113,7 @@ func TestReplicationCatchUp(t *testing.T) {
 	c := sharedCluster(t)
 	ctx := t.Context()
 	p := c.nodes[0]
+	emptyTable(t, p)
 	before, err := p.Status(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -144,6 +145,11 @@ func TestReplicationCatchUp(t *testing.T) {
 		}
 		if st.ReplayLSN < after.CurrentLSN || st.Position() < after.CurrentLSN || st.Timeline != 1 {
 			t.Errorf("%s status %+v: want replayed to %v on timeline 1", s.Config().Name, st, after.CurrentLSN)
+		}
+		// It replayed commits it received from a live primary, so its lag is
+		// known, and small: zero when it replayed all it received.
+		if !st.ReplayLagKnown || st.ReplayLag > time.Minute {
+			t.Errorf("%s replay lag %v (known %v), want a known lag under a minute", s.Config().Name, st.ReplayLag, st.ReplayLagKnown)
 		}
 		got, err := ids(ctx, s)
 		if err != nil || !slices.Equal(got, want) {

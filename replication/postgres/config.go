@@ -168,6 +168,9 @@ func (c Config) Validate() error {
 	if c.LogFile != "" && !filepath.IsAbs(c.LogFile) {
 		errs = append(errs, fmt.Errorf("logFile %q: must be an absolute path", c.LogFile))
 	}
+	if strings.ContainsAny(c.SocketDir, " \t\n,'\"\\") {
+		errs = append(errs, fmt.Errorf("socketDir %q: must not contain spaces, commas, quotes or backslashes (the server reads a list)", c.SocketDir))
+	}
 	if sock := socketPath(c.SocketDir, c.Port); len(sock) > maxSocketPath {
 		errs = append(errs, fmt.Errorf("socketDir %q: socket path %s is longer than %d bytes", c.SocketDir, sock, maxSocketPath))
 	}

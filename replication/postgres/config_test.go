@@ -41,6 +41,9 @@ func TestConfigValidate(t *testing.T) {
 		{name: "trust from a non-loopback network", change: func(c *Config) {
 			c.ReplicationNetworks = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
 		}, errs: []string{"only allowed from loopback"}},
+		{name: "socket directory with a comma", change: func(c *Config) {
+			c.SocketDir = "/run/a,b"
+		}, errs: []string{"commas"}},
 		{name: "socket path too long", change: func(c *Config) {
 			c.SocketDir = "/" + strings.Repeat("s", 100)
 		}, errs: []string{"longer than 107"}},

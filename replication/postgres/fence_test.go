@@ -11,6 +11,7 @@ func TestFence(t *testing.T) {
 	c := sharedCluster(t)
 	ctx := t.Context()
 	p, s1, s2 := c.nodes[0], c.nodes[1], c.nodes[2]
+	emptyTable(t, p)
 	client := connect(t, p)
 	if _, err := client.Exec(ctx, "BEGIN"); err != nil {
 		t.Fatal(err)

@@ -194,6 +194,15 @@ func execSQL(ctx context.Context, in *Instance, stmts ...string) error {
 	})
 }
 
+// emptyTable empties table t of the shared cluster's primary p, so that a
+// test can run again (go test -count) on the same cluster.
+func emptyTable(t *testing.T, p *Instance) {
+	t.Helper()
+	if err := execSQL(t.Context(), p, "TRUNCATE t"); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // ids returns the ids in table t of in, in order.
 func ids(ctx context.Context, in *Instance) ([]int, error) {
 	var out []int

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -15,6 +16,7 @@ func TestSynchronousQuorum(t *testing.T) {
 	c := sharedCluster(t)
 	ctx := t.Context()
 	p, s1, s2 := c.nodes[0], c.nodes[1], c.nodes[2]
+	emptyTable(t, p)
 	spec := SyncSpec{Standbys: []string{"db-1", "db-2"}, Synchronous: []string{"db-2", "db-1"}, Quorum: 1}
 	if err := p.ConfigurePrimary(ctx, spec); err != nil {
 		t.Fatal(err)
@@ -48,6 +50,9 @@ func TestSynchronousQuorum(t *testing.T) {
 		}
 		if up, err := s.Running(ctx); err != nil || up {
 			t.Fatalf("%s Running = %v, %v after Stop", s.Config().Name, up, err)
+		}
+		if _, err := s.Status(ctx); !errors.Is(err, ErrNotRunning) {
+			t.Fatalf("%s Status after Stop = %v, want ErrNotRunning", s.Config().Name, err)
 		}
 	}
 
