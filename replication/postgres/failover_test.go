@@ -54,29 +54,6 @@ func insertRange(t *testing.T, in *Instance, lo, hi int) []int {
 	return out
 }
 
-// waitRows waits until standby s replayed primary p's current position and
-// checks that it holds exactly the rows want.
-func waitRows(t *testing.T, s, p *Instance, want []int) {
-	t.Helper()
-	ctx := logr.NewContext(t.Context(), testr.New(t))
-	st, err := p.Status(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if err := s.WaitReplay(wctx, st.CurrentLSN); err != nil {
-		t.Fatal(err)
-	}
-	got, err := ids(ctx, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(got, want) {
-		t.Fatalf("%s rows = %v, want %v", s.Config().Name, got, want)
-	}
-}
-
 func TestPlannedSwitchover(t *testing.T) {
 	ctx := logr.NewContext(t.Context(), testr.New(t))
 	a, b := pair(t, "127.77.0.11", "127.77.0.12",

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -215,6 +216,29 @@ func ids(ctx context.Context, in *Instance) ([]int, error) {
 		return err
 	})
 	return out, err
+}
+
+// waitRows waits until standby s replayed primary p's current position and
+// checks that it holds exactly the rows want.
+func waitRows(t *testing.T, s, p *Instance, want []int) {
+	t.Helper()
+	ctx := t.Context()
+	st, err := p.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := s.WaitReplay(wctx, st.CurrentLSN); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ids(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("%s rows = %v, want %v", s.Config().Name, got, want)
+	}
 }
 
 // sqlState is err's SQLSTATE, or "".
