@@ -162,7 +162,7 @@ func (c Config) Validate() error {
 	if !isCanonicalName(c.Hostmaster) {
 		errs = append(errs, fmt.Errorf("hostmaster %q: not a lower-case fully qualified domain name", c.Hostmaster))
 	}
-	errs = append(errs, ttl("ttl", c.TTL), ttl("negativeTTL", c.NegativeTTL), validatePrefix(c.Prefix))
+	errs = append(errs, ttl("ttl", c.TTL), ttl("negativeTTL", c.NegativeTTL), ValidatePrefix(c.Prefix))
 	for _, d := range []struct {
 		name string
 		v    time.Duration

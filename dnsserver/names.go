@@ -57,10 +57,10 @@ type Key struct {
 // Validate reports whether the key can be stored and named.
 func (k Key) Validate() error {
 	var errs []error
-	if !isLabel(k.Namespace) {
+	if !IsLabel(k.Namespace) {
 		errs = append(errs, fmt.Errorf("namespace %q is not a DNS-1123 label", k.Namespace))
 	}
-	if !isLabel(k.Service) {
+	if !IsLabel(k.Service) {
 		errs = append(errs, fmt.Errorf("service %q is not a DNS-1123 label", k.Service))
 	}
 	switch k.Kind {
@@ -119,7 +119,7 @@ func ParseEtcdKey(prefix, key string) (Key, error) {
 	case len(parts) == 3 && parts[2] == "primary":
 		k.Kind = KindPrimary
 	case len(parts) == 4 && parts[2] == "replicas":
-		n, ok := parseOrdinal(parts[3])
+		n, ok := ParseOrdinal(parts[3])
 		if !ok {
 			return Key{}, fmt.Errorf("%w: bad ordinal in %q", ErrBadKey, key)
 		}
@@ -206,12 +206,12 @@ func replicaOrdinal(svc, label string) (int, bool) {
 	if !ok {
 		return 0, false
 	}
-	return parseOrdinal(rest)
+	return ParseOrdinal(rest)
 }
 
-// parseOrdinal accepts canonical decimal ordinals only: no sign, no leading
-// zero, at most MaxOrdinal.
-func parseOrdinal(s string) (int, bool) {
+// ParseOrdinal accepts canonical decimal ordinals only: no sign, no leading
+// zero, at most MaxOrdinal. The coordination keys in etcd use it too.
+func ParseOrdinal(s string) (int, bool) {
 	if s == "" || len(s) > 10 || (len(s) > 1 && s[0] == '0') {
 		return 0, false
 	}
@@ -229,9 +229,9 @@ func parseOrdinal(s string) (int, bool) {
 	return n, true
 }
 
-// isLabel reports whether s is a DNS-1123 label: 1-63 characters of
+// IsLabel reports whether s is a DNS-1123 label: 1-63 characters of
 // [a-z0-9-], starting and ending with a letter or digit.
-func isLabel(s string) bool {
+func IsLabel(s string) bool {
 	if len(s) == 0 || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
 		return false
 	}

@@ -76,7 +76,7 @@ func (s Service) Validate() error {
 	var errs []error
 	seen := map[string]bool{}
 	for i, p := range s.Ports {
-		if !isLabel(p.Name) || len(p.Name) > 15 {
+		if !IsLabel(p.Name) || len(p.Name) > 15 {
 			errs = append(errs, fmt.Errorf("ports[%d].name %q: not a DNS-1123 label of at most 15 characters", i, p.Name))
 		}
 		if p.Protocol != "tcp" && p.Protocol != "udp" && p.Protocol != "sctp" {
@@ -109,7 +109,7 @@ func (p Primary) Validate() error {
 // Validate reports every problem of the replica record.
 func (r Replica) Validate() error {
 	var errs []error
-	if !isLabel(r.Cluster) {
+	if !IsLabel(r.Cluster) {
 		errs = append(errs, fmt.Errorf("cluster %q: not a DNS-1123 label", r.Cluster))
 	}
 	if r.Region == "" || len(r.Region) > 63 {

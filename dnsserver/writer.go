@@ -57,7 +57,7 @@ func DefaultWriterConfig() WriterConfig {
 
 // Validate reports every bad field at once.
 func (c WriterConfig) Validate() error {
-	return errors.Join(validatePrefix(c.Prefix), positive("commitTimeout", c.CommitTimeout))
+	return errors.Join(ValidatePrefix(c.Prefix), positive("commitTimeout", c.CommitTimeout))
 }
 
 // Writer builds the etcd operations that publish a service's DNS records.
@@ -158,7 +158,9 @@ func (w *Writer) put(k Key, enc func() ([]byte, error)) (Ops, error) {
 // DefaultPrefix is the etcd prefix of the DNS records.
 const DefaultPrefix = "/fedstate/dns/"
 
-func validatePrefix(p string) error {
+// ValidatePrefix checks that p can prefix a key layout in etcd: it starts
+// and ends with "/" and is not "/" alone.
+func ValidatePrefix(p string) error {
 	if !strings.HasPrefix(p, "/") || !strings.HasSuffix(p, "/") || len(p) < 2 {
 		return fmt.Errorf("prefix %q: must start and end with / and not be /", p)
 	}

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/fedstate/fedstate/dnsserver"
 )
 
 // Config configures the connection to the federation etcd and the leases
@@ -107,7 +109,7 @@ func (c Config) Validate() error {
 	errs = append(errs,
 		positive("dialTimeout", c.DialTimeout),
 		positive("requestTimeout", c.RequestTimeout),
-		validatePrefix(c.Prefix),
+		dnsserver.ValidatePrefix(c.Prefix),
 		leaseTTL("leaseTTL", c.LeaseTTL),
 		positive("renewInterval", c.RenewInterval),
 		leaseTTL("leaderTTL", c.LeaderTTL),

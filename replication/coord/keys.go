@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/fedstate/fedstate/dnsserver"
 )
 
 // DefaultPrefix is the etcd prefix of the coordination keys.
@@ -12,7 +14,7 @@ const DefaultPrefix = "/fedstate/coord/"
 
 // MaxReplica is the largest replica ordinal a key may carry; it matches the
 // int32 ordinals of a StatefulSet.
-const MaxReplica = 1<<31 - 1
+const MaxReplica = dnsserver.MaxOrdinal
 
 // Kind says what a coordination key holds.
 type Kind int
@@ -71,10 +73,10 @@ func (s Service) String() string { return s.Namespace + "/" + s.Name }
 // Validate reports whether both parts are DNS-1123 labels.
 func (s Service) Validate() error {
 	var errs []error
-	if !isLabel(s.Namespace) {
+	if !dnsserver.IsLabel(s.Namespace) {
 		errs = append(errs, fmt.Errorf("namespace %q is not a DNS-1123 label", s.Namespace))
 	}
-	if !isLabel(s.Name) {
+	if !dnsserver.IsLabel(s.Name) {
 		errs = append(errs, fmt.Errorf("service %q is not a DNS-1123 label", s.Name))
 	}
 	return errors.Join(errs...)
@@ -126,7 +128,7 @@ func (k Key) Validate() error {
 			errs = append(errs, fmt.Errorf("%s key with replica %d", k.Kind, k.Replica))
 		}
 	case KindAgent:
-		if !isLabel(k.Agent) {
+		if !dnsserver.IsLabel(k.Agent) {
 			errs = append(errs, fmt.Errorf("agent %q is not a DNS-1123 label", k.Agent))
 		}
 		if k.Namespace != "" || k.Service != "" || k.Replica != 0 {
@@ -192,7 +194,7 @@ func ParseKey(prefix, key string) (Key, error) {
 	case len(parts) == 4 && parts[0] == "services":
 		k = Key{Namespace: parts[1], Service: parts[2], Kind: serviceKind(parts[3])}
 	case len(parts) == 5 && parts[0] == "services" && parts[3] == "reports":
-		n, ok := parseReplica(parts[4])
+		n, ok := dnsserver.ParseOrdinal(parts[4])
 		if !ok {
 			return Key{}, fmt.Errorf("%w: bad replica in %q", ErrBadKey, key)
 		}
@@ -215,47 +217,4 @@ func serviceKind(s string) Kind {
 		}
 	}
 	return 0
-}
-
-// parseReplica accepts canonical decimal ordinals only: no sign, no leading
-// zero, at most MaxReplica.
-func parseReplica(s string) (int, bool) {
-	if s == "" || len(s) > 10 || (len(s) > 1 && s[0] == '0') {
-		return 0, false
-	}
-	n := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int(c-'0')
-	}
-	if n > MaxReplica {
-		return 0, false
-	}
-	return n, true
-}
-
-// validatePrefix checks that p can prefix the layout.
-func validatePrefix(p string) error {
-	if len(p) < 2 || !strings.HasPrefix(p, "/") || !strings.HasSuffix(p, "/") {
-		return fmt.Errorf("prefix %q: must start and end with / and not be /", p)
-	}
-	return nil
-}
-
-// isLabel reports whether s is a DNS-1123 label: 1-63 characters of
-// [a-z0-9-], starting and ending with a letter or digit.
-func isLabel(s string) bool {
-	if len(s) == 0 || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
-			return false
-		}
-	}
-	return true
 }

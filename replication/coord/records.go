@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/fedstate/fedstate/dnsserver"
 )
 
 // Primary is the value of a service's KindPrimary key: the replica promoted
@@ -39,7 +41,7 @@ type Holder struct {
 func (h Holder) Validate() error {
 	var errs []error
 	errs = append(errs, validateReplica(h.Replica), validateEpoch(h.Epoch))
-	if !isLabel(h.Agent) {
+	if !dnsserver.IsLabel(h.Agent) {
 		errs = append(errs, fmt.Errorf("agent %q: not a DNS-1123 label", h.Agent))
 	}
 	return errors.Join(errs...)
@@ -98,10 +100,10 @@ func (r Report) Validate() error {
 	if r.Epoch < 0 {
 		errs = append(errs, fmt.Errorf("epoch %d: must not be negative", r.Epoch))
 	}
-	if !isLabel(r.Agent) {
+	if !dnsserver.IsLabel(r.Agent) {
 		errs = append(errs, fmt.Errorf("agent %q: not a DNS-1123 label", r.Agent))
 	}
-	if !isLabel(r.Cluster) {
+	if !dnsserver.IsLabel(r.Cluster) {
 		errs = append(errs, fmt.Errorf("cluster %q: not a DNS-1123 label", r.Cluster))
 	}
 	return errors.Join(errs...)
@@ -118,7 +120,7 @@ type AgentInfo struct {
 // Validate reports every problem of the record.
 func (a AgentInfo) Validate() error {
 	var errs []error
-	if !isLabel(a.Cluster) {
+	if !dnsserver.IsLabel(a.Cluster) {
 		errs = append(errs, fmt.Errorf("cluster %q: not a DNS-1123 label", a.Cluster))
 	}
 	if a.Started.IsZero() {
