@@ -10,8 +10,10 @@ import (
 )
 
 // memberlist reports some of its failure detector's steps only in its log.
-// These are its format strings (memberlist v0.7.0, state.go); TestSignals
-// pins them and the end-to-end tests fail if they stop matching.
+// These are its format strings (memberlist v0.7.0, state.go). The
+// end-to-end tests fail if a memberlist upgrade changes them: the crash
+// test needs fmtProbeFailed (a suspicion), the partition test
+// fmtDirectMiss (DirectProbeFailed) and fmtDeclared (Corroborated).
 const (
 	// probeNode, after the direct UDP ping's ProbeTimeout.
 	fmtDirectMiss = "[DEBUG] memberlist: Failed UDP ping: %s (timeout reached)"
