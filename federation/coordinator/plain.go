@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
-	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/fedstate/fedstate/dnsserver"
 	"github.com/fedstate/fedstate/federation/api/v1alpha1"
