@@ -17,9 +17,9 @@ import (
 // a session, reads its replicas' command records, takes and releases the
 // primary lease and reports positions. A primary writes writeRate bytes
 // per tick while it may (its lease held, before WritableUntil); a standby
-// replays its source's log, lag bytes behind while the source writes, all
-// of it once the source stops; nothing flows out of a partitioned
-// cluster. The fleet records every moment two replicas could write.
+// replays its source's log, at most replayRate bytes per tick, up to lag
+// bytes behind while the source writes and all of it once the source
+// stops; nothing flows out of a partitioned cluster. The fleet records every moment two replicas could write.
 type fleet struct {
 	t      *testing.T
 	env    *env
@@ -55,8 +55,12 @@ type agent struct {
 	session *coord.Agent
 }
 
-// writeRate is what a primary writes per tick of 50 ms.
-const writeRate = 4096
+// writeRate is what a primary writes per tick of 50 ms; a standby replays
+// up to replayRate per tick.
+const (
+	writeRate  = 4 << 10
+	replayRate = 16 << 10
+)
 
 // startFleet starts one agent per cluster; replica i runs in clusters[i]
 // with lags[i].
@@ -244,7 +248,9 @@ func (f *fleet) advance(r *replica) {
 	if src.writing {
 		target -= min(r.lag, target)
 	}
-	r.pos = max(r.pos, target)
+	if target > r.pos {
+		r.pos += min(target-r.pos, replayRate)
+	}
 }
 
 // writable says whether a replica may accept writes now.

@@ -283,7 +283,23 @@ func eventually(t *testing.T, timeout time.Duration, what string, check func() e
 	}
 }
 
-// condition returns the service's FailingOver condition, or an error.
+// consistently checks every 100 ms for d that check keeps returning nil.
+func consistently(t *testing.T, d time.Duration, what string, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if err := check(); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		select {
+		case <-t.Context().Done():
+			t.Fatal(t.Context().Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// failingOver returns the service's FailingOver condition, or an error.
 func failingOver(fss *v1alpha1.FederatedStatefulSet) (*metav1.Condition, error) {
 	c := meta.FindStatusCondition(fss.Status.Conditions, v1alpha1.ServiceFailingOver)
 	if c == nil {
