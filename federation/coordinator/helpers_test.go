@@ -9,13 +9,16 @@ import (
 	"testing"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -70,17 +73,28 @@ type env struct {
 // newEnv prepares a test's namespace and etcd prefixes.
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	name := strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()))
-	if len(name) > 50 {
-		name = name[:50]
+	// Unique per run: the API server and etcd outlive a run (-count=2).
+	name := strings.ToLower(strings.NewReplacer("/", "-", "_", "-", "test", "").Replace(t.Name()))
+	if len(name) > 40 {
+		name = name[:40]
 	}
-	name = strings.Trim(name, "-")
+	name = strings.Trim(name, "-") + "-" + rand.String(5)
 	e := &env{t: t, ns: name, coordPfx: "/test/" + name + "/coord/", dnsPfx: "/test/" + name + "/dns/", leaseTTL: 2 * time.Second}
 	e.primaryKey = dnsserver.Key{Namespace: e.ns, Service: "db", Kind: dnsserver.KindPrimary}.EtcdKey(e.dnsPfx)
 	if err := hubc.Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: e.ns}}); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
 	e.store = e.connect(t, etcdURL)
+	t.Cleanup(func() { // after the hubs and agents stopped
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, err := e.store.Client().Delete(ctx, "/test/"+e.ns+"/", clientv3.WithPrefix()); err != nil {
+			t.Error(err)
+		}
+		if err := hubc.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: e.ns}}); err != nil {
+			t.Error(err)
+		}
+	})
 	return e
 }
 
@@ -122,8 +136,10 @@ func (e *env) startHub(t *testing.T, id string, promoter func(coordinator.Promot
 		Scheme: scheme, Logger: testLogs,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
-		// Several hubs run in one process over the package's tests.
+		// Several hubs run in one process over the package's tests; each
+		// sees its own test's services only.
 		Controller: ctrlconfig.Controller{SkipNameValidation: ptr.To(true)},
+		Cache:      cache.Options{DefaultNamespaces: map[string]cache.Config{e.ns: {}}},
 	})
 	if err != nil {
 		t.Fatal(err)

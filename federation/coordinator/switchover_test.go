@@ -152,8 +152,10 @@ func (h *history) first(what string, match func(historyEvent) bool, after int64)
 }
 
 // is says whether the event is a put or delete of a coordination key of
-// kind.
-func (ev historyEvent) is(kind coord.Kind) bool { return ev.parsed && ev.k.Kind == kind }
+// kind of the service db.
+func (ev historyEvent) is(kind coord.Kind) bool {
+	return ev.parsed && ev.k.Kind == kind && ev.k.Service == "db"
+}
 
 // command decodes a command to replica n.
 func (ev historyEvent) command(n int) (coord.Command, bool) {
