@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+
 	"github.com/fedstate/fedstate/dnsserver"
 	"github.com/fedstate/fedstate/federation/api/v1alpha1"
 	"github.com/fedstate/fedstate/replication/coord"
@@ -91,4 +93,62 @@ func TestBootstrap(t *testing.T) {
 		t.Errorf("writable primaries %v, want db-1", got)
 	}
 	f.noSplitBrain()
+
+	// A replica added later is told to seed itself from the primary.
+	e.update(func(fss *v1alpha1.FederatedStatefulSet) { fss.Spec.Replicas = 4 }, func(fss *v1alpha1.FederatedStatefulSet) {
+		fss.Status.ReplicaStatuses = append(fss.Status.ReplicaStatuses, v1alpha1.ReplicaStatus{Ordinal: 3, Cluster: "ap-1", PodIP: "127.13.0.3"})
+	})
+	eventually(t, timeout, "Seed for the new db-3", func() error {
+		if c, ok := e.snapshot().Commands[3]; !ok || c.Kind != coord.CommandSeed || c.Primary != 1 || c.Epoch != 1 || c.Cluster != "ap-1" {
+			return fmt.Errorf("command of db-3: %+v", c)
+		}
+		return nil
+	})
+
+	// Deleting the service removes its coordination keys and DNS records.
+	if err := hubc.Delete(t.Context(), e.get()); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, timeout, "coordination keys and DNS records removed", func() error {
+		for _, prefix := range []string{coord.ServicePrefix(e.coordPfx, f.svc), dnsserver.ServicePrefix(e.dnsPfx, e.ns, "db")} {
+			resp, err := e.store.Client().Get(t.Context(), prefix, clientv3.WithPrefix(), clientv3.WithCountOnly())
+			if err != nil {
+				return err
+			}
+			if resp.Count != 0 {
+				return fmt.Errorf("%d keys under %s", resp.Count, prefix)
+			}
+		}
+		return nil
+	})
+}
+
+// TestPlainDNS: a service without a primary (replication Native) gets its
+// DNS records, every replica an asynchronous replica, and no primary.
+func TestPlainDNS(t *testing.T) {
+	e := newEnv(t)
+	e.startHub(t, "hub-a", nil)
+	e.createService(spec{native: true})
+	eventually(t, timeout, "DNS records of a Native service", func() error {
+		resp, err := e.store.Client().Get(t.Context(), dnsserver.ServicePrefix(e.dnsPfx, e.ns, "db"), clientv3.WithPrefix())
+		if err != nil {
+			return err
+		}
+		if len(resp.Kvs) != 4 {
+			return fmt.Errorf("%d records, want the service and three replicas", len(resp.Kvs))
+		}
+		for _, kv := range resp.Kvs {
+			k, err := dnsserver.ParseEtcdKey(e.dnsPfx, string(kv.Key))
+			if err != nil || k.Kind == dnsserver.KindPrimary {
+				return fmt.Errorf("record %s: %v", kv.Key, err)
+			}
+			if k.Kind != dnsserver.KindReplica {
+				continue
+			}
+			if r, err := dnsserver.DecodeReplica(kv.Value); err != nil || r.Role != dnsserver.RoleAsyncReplica {
+				return fmt.Errorf("record %s: %+v %v", kv.Key, r, err)
+			}
+		}
+		return nil
+	})
 }

@@ -109,7 +109,13 @@ func (c *Coordinator) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Res
 	err := c.Client.Get(ctx, req.NamespacedName, &fss)
 	switch {
 	case apierrors.IsNotFound(err):
-		c.track(req.NamespacedName, false)
+		if ended := c.track(req.NamespacedName, false); ended != nil {
+			select { // its last writes land before the keys are removed
+			case <-ended:
+			case <-ctx.Done():
+				return ctrl.Result{}, ctx.Err()
+			}
+		}
 		return c.forget(ctx, req.NamespacedName)
 	case err != nil:
 		return ctrl.Result{}, fmt.Errorf("get FederatedStatefulSet %s: %w", req.NamespacedName, err)

@@ -2,6 +2,7 @@ package coordinator
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/fedstate/fedstate/federation/api/v1alpha1"
 	"github.com/fedstate/fedstate/replication/failover"
@@ -13,7 +14,11 @@ import (
 // in turn.
 func (s *session) requests(ctx context.Context) error {
 	for _, r := range requestsOf(s.fss.Annotations) {
-		if cur := findRequest(s.fss.Status.Requests, r.kind); cur != nil && cur.ID == r.id {
+		handled, err := s.handled(ctx, r)
+		if err != nil {
+			return err
+		}
+		if handled {
 			continue
 		}
 		at := s.now()
@@ -47,6 +52,30 @@ func (s *session) requests(ctx context.Context) error {
 	return nil
 }
 
+// handled says whether a request was acted on already: by this session,
+// or as status.requests says. A request that looks new in the cache is
+// confirmed with the API server, so that a cache behind the session's own
+// writes never has a request acted on twice.
+func (s *session) handled(ctx context.Context, r request) (bool, error) {
+	if s.done[r.kind] == r.id {
+		return true, nil
+	}
+	if cur := findRequest(s.fss.Status.Requests, r.kind); cur != nil && cur.ID == r.id {
+		s.done[r.kind], s.noted[r.kind] = r.id, *cur
+		return true, nil
+	}
+	var live v1alpha1.FederatedStatefulSet
+	if err := s.c.APIReader.Get(ctx, s.svc.key, &live); err != nil {
+		return false, fmt.Errorf("read %s: %w", s.svc.key, err)
+	}
+	s.fss = &live
+	if cur := findRequest(live.Status.Requests, r.kind); cur != nil && cur.ID == r.id {
+		s.done[r.kind], s.noted[r.kind] = r.id, *cur
+		return true, nil
+	}
+	return false, nil
+}
+
 // setRequest records a request's status and announces it.
 func (s *session) setRequest(ctx context.Context, rs v1alpha1.RequestStatus) error {
 	err := s.patchStatus(ctx, func(st *v1alpha1.FederatedStatefulSetStatus) {
@@ -59,6 +88,7 @@ func (s *session) setRequest(ctx context.Context, rs v1alpha1.RequestStatus) err
 	if err != nil {
 		return err
 	}
+	s.done[rs.Kind] = rs.ID
 	s.requestNote(rs)
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -185,6 +186,7 @@ type spec struct {
 	rpoBytes *int64
 	grace    time.Duration
 	regions  []string // preferred primary regions
+	native   bool     // replication Native instead of PrimaryReplica
 }
 
 // createService creates the PrimaryReplica service "db" with one replica
@@ -208,6 +210,9 @@ func (e *env) createService(s spec) *v1alpha1.FederatedStatefulSet {
 	}
 	if s.rpoBytes != nil {
 		fss.Spec.Replication.RPO = &v1alpha1.RPOBudget{MaxLagBytes: s.rpoBytes}
+	}
+	if s.native {
+		fss.Spec.Replication, fss.Spec.Failover = &v1alpha1.Replication{Mode: v1alpha1.ReplicationNative}, nil
 	}
 	if err := hubc.Create(t.Context(), fss); err != nil {
 		t.Fatal(err)
@@ -234,6 +239,30 @@ func (e *env) get() *v1alpha1.FederatedStatefulSet {
 		e.t.Fatal(err)
 	}
 	return &fss
+}
+
+// update changes the service with change, and its status with
+// changeStatus when set, retrying on conflicts with the hub's writes.
+func (e *env) update(change, changeStatus func(*v1alpha1.FederatedStatefulSet)) {
+	e.t.Helper()
+	err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+		fss := e.get()
+		if change == nil {
+			return nil
+		}
+		change(fss)
+		return hubc.Update(e.t.Context(), fss)
+	})
+	if err == nil && changeStatus != nil {
+		err = retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+			fss := e.get()
+			changeStatus(fss)
+			return hubc.Status().Update(e.t.Context(), fss)
+		})
+	}
+	if err != nil {
+		e.t.Fatal(err)
+	}
 }
 
 // annotate sets an annotation on the service, as fedctl does.

@@ -52,6 +52,8 @@ type session struct {
 	dns        records
 	dnsPrimary *dnsserver.Primary
 
+	// statusAt is when the lags were last written into the status.
+	statusAt time.Time
 	// fss is the service's object as last read; v its view.
 	fss *v1alpha1.FederatedStatefulSet
 	v   view
@@ -61,12 +63,17 @@ type session struct {
 	announced failover.Condition
 	// refused holds the machine's refusals of requests during a step.
 	refused map[failover.RequestKind]string
+	// done are the ids of the requests acted on, by kind, and noted the
+	// request phases announced (kind, id and phase).
+	done  map[v1alpha1.RequestKind]string
+	noted map[v1alpha1.RequestKind]v1alpha1.RequestStatus
 }
 
 func newSession(c *Coordinator, t *tenure, s *service) *session {
 	return &session{c: c, t: t, svc: s, id: coordService(s.key),
 		reports: map[int]coord.Report{}, silent: map[int]bool{}, cmds: map[int]coord.Command{},
-		seen: map[uint64]failover.Record{}, refused: map[failover.RequestKind]string{}}
+		seen: map[uint64]failover.Record{}, refused: map[failover.RequestKind]string{},
+		done: map[v1alpha1.RequestKind]string{}, noted: map[v1alpha1.RequestKind]v1alpha1.RequestStatus{}}
 }
 
 // run coordinates until ctx ends or something fails; the caller starts a

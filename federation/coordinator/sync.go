@@ -64,28 +64,58 @@ func (s *session) writeStatus(ctx context.Context) error {
 	if !s.active {
 		return nil
 	}
-	before := append([]v1alpha1.RequestStatus(nil), s.fss.Status.Requests...)
+	at := s.now()
+	lagsDue := at.Sub(s.statusAt) >= s.c.Config.SaveInterval
 	err := s.patchStatus(ctx, func(st *v1alpha1.FederatedStatefulSetStatus) {
+		old := lags(st)
 		project(st, &s.st, s.svc.key.Name, s.fss.Generation)
+		if !lagsDue {
+			// Lags change with every report: written with the rest, or
+			// every SaveInterval.
+			restore(st, old)
+		}
 		for i := range st.Requests {
 			rs := &st.Requests[i]
 			if rs.Phase != v1alpha1.RequestAccepted {
 				continue
 			}
 			if phase, msg := outcome(rs, &s.st); phase != rs.Phase {
-				rs.Phase, rs.Message, rs.Time = phase, msg, seconds(s.now())
+				rs.Phase, rs.Message, rs.Time = phase, msg, seconds(at)
 			}
 		}
 	})
 	if err != nil {
 		return err
 	}
+	if lagsDue {
+		s.statusAt = at
+	}
 	for _, rs := range s.fss.Status.Requests {
-		if old := findRequest(before, rs.Kind); old != nil && old.ID == rs.ID && old.Phase != rs.Phase {
+		if rs.ID == s.done[rs.Kind] {
 			s.requestNote(rs)
 		}
 	}
 	return nil
+}
+
+// lags returns the replicas' lags by ordinal.
+func lags(st *v1alpha1.FederatedStatefulSetStatus) map[int32]*int64 {
+	out := map[int32]*int64{}
+	for _, rs := range st.ReplicaStatuses {
+		out[rs.Ordinal] = rs.LagBytes
+	}
+	return out
+}
+
+// restore puts back the lags of replicas that had one and still have one,
+// leaving new and vanished lags as projected.
+func restore(st *v1alpha1.FederatedStatefulSetStatus, old map[int32]*int64) {
+	for i := range st.ReplicaStatuses {
+		rs := &st.ReplicaStatuses[i]
+		if prev := old[rs.Ordinal]; prev != nil && rs.LagBytes != nil {
+			rs.LagBytes = prev
+		}
+	}
 }
 
 // patchStatus changes the status with mutate and patches it when it
@@ -135,8 +165,13 @@ func (s *session) publishDNS(ctx context.Context) error {
 	return nil
 }
 
-// requestNote records an event and counts a request's new phase.
+// requestNote records an event and counts a request's phase, once per
+// phase of each request.
 func (s *session) requestNote(rs v1alpha1.RequestStatus) {
+	if old, ok := s.noted[rs.Kind]; ok && old.ID == rs.ID && old.Phase == rs.Phase {
+		return
+	}
+	s.noted[rs.Kind] = rs
 	requestsTotal.WithLabelValues(string(rs.Kind), string(rs.Phase)).Inc()
 	kind := corev1.EventTypeNormal
 	if rs.Phase == v1alpha1.RequestRefused || rs.Phase == v1alpha1.RequestFailed {

@@ -31,6 +31,8 @@ type service struct {
 	nudge chan struct{}
 	// stop ends the session of the current tenure; nil when none runs.
 	stop context.CancelFunc
+	// done is closed when the session of the current tenure has ended.
+	done chan struct{}
 }
 
 // lead campaigns for the etcd leadership and, while it is held,
@@ -86,7 +88,7 @@ func (c *Coordinator) finish(t *tenure) {
 		c.ten = nil
 	}
 	for _, s := range c.services {
-		s.stop = nil
+		s.stop, s.done = nil, nil
 	}
 	c.mu.Unlock()
 	t.wg.Wait()
@@ -100,11 +102,13 @@ func (c *Coordinator) current() *tenure {
 }
 
 // track starts or stops coordinating a service, and nudges a running
-// session.
-func (c *Coordinator) track(key types.NamespacedName, wanted bool) {
+// session. Stopping returns a channel closed once the stopped session
+// has ended (nil when none ran).
+func (c *Coordinator) track(key types.NamespacedName, wanted bool) <-chan struct{} {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s := c.services[key]
+	var ended <-chan struct{}
 	switch {
 	case wanted && s == nil:
 		s = &service{key: key, nudge: make(chan struct{}, 1)}
@@ -115,27 +119,31 @@ func (c *Coordinator) track(key types.NamespacedName, wanted bool) {
 	case !wanted && s != nil:
 		if s.stop != nil {
 			s.stop()
+			ended = s.done
 		}
 		delete(c.services, key)
 	}
 	servicesGauge.Set(float64(len(c.services)))
 	if !wanted {
-		return
+		return ended
 	}
 	select {
 	case s.nudge <- struct{}{}:
 	default:
 	}
+	return nil
 }
 
 // start runs the service's sessions under t until t ends or the service
 // is no longer tracked. c.mu is held.
 func (c *Coordinator) start(t *tenure, s *service) {
 	ctx, stop := context.WithCancel(t.ctx)
-	s.stop = stop
+	done := make(chan struct{})
+	s.stop, s.done = stop, done
 	t.wg.Add(1)
 	go func() {
 		defer t.wg.Done()
+		defer close(done)
 		defer stop()
 		c.coordinate(ctx, t, s)
 	}()
@@ -155,6 +163,9 @@ func (c *Coordinator) coordinate(ctx context.Context, t *tenure, s *service) {
 			log.Info("The failover leadership ended under a write", "reason", err.Error())
 			t.end()
 			return
+		case errors.Is(err, errGone):
+			// Deleted or no longer PrimaryReplica: the controller stops
+			// tracking it.
 		case err != nil:
 			sessionErrorsTotal.Inc()
 			log.Error(err, "Coordinate the service; starting over from etcd")
