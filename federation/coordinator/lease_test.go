@@ -76,37 +76,3 @@ func TestLeaseExpiry(t *testing.T) {
 	t.Logf("RTO %s, estimated loss %d bytes", r.RTO.Duration, *r.DataLossBytes)
 	f.noSplitBrain()
 }
-
-// waitLagging waits until the status shows the replicas behind the
-// primary, as they report it.
-func waitLagging(t *testing.T, e *env, replicas ...int32) {
-	t.Helper()
-	eventually(t, timeout, fmt.Sprintf("replicas %v reported behind the primary", replicas), func() error {
-		for _, rs := range e.get().Status.ReplicaStatuses {
-			for _, n := range replicas {
-				if rs.Ordinal == n && (rs.LagBytes == nil || *rs.LagBytes == 0) {
-					return fmt.Errorf("replica %d: lag %v", n, rs.LagBytes)
-				}
-			}
-		}
-		return nil
-	})
-}
-
-// waitStable waits until the status names primary in epoch, confirmed
-// (FailingOver False).
-func waitStable(t *testing.T, e *env, epoch int64, primary int32) {
-	t.Helper()
-	eventually(t, timeout, fmt.Sprintf("db-%d primary in epoch %d", primary, epoch), func() error {
-		fss := e.get()
-		p := fss.Status.Primary
-		c, err := failingOver(fss)
-		if err != nil {
-			return err
-		}
-		if p == nil || p.Epoch != epoch || p.Ordinal != primary || c.Status != "False" {
-			return fmt.Errorf("primary %+v, condition %s %s: %s", p, c.Status, c.Reason, c.Message)
-		}
-		return nil
-	})
-}

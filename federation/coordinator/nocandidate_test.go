@@ -72,14 +72,3 @@ func TestNoCandidate(t *testing.T) {
 	})
 	f.noSplitBrain()
 }
-
-// requestStatus returns the service's answer to its latest request of
-// kind, or nil.
-func requestStatus(fss *v1alpha1.FederatedStatefulSet, kind v1alpha1.RequestKind) *v1alpha1.RequestStatus {
-	for i := range fss.Status.Requests {
-		if fss.Status.Requests[i].Kind == kind {
-			return &fss.Status.Requests[i]
-		}
-	}
-	return nil
-}

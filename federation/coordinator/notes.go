@@ -29,14 +29,13 @@ func (s *session) conditionSet(c failover.Condition) {
 func (s *session) recorded(rec failover.Record) {
 	old, known := s.seen[rec.Epoch]
 	s.seen[rec.Epoch] = rec
-	from := "no primary"
-	if rec.From != "" {
-		from = where(&s.st, rec.From)
-	}
 	if !known || old.CommittedAt.IsZero() {
-		s.event(corev1.EventTypeNormal, "PrimaryCommitted", "Promote", fmt.Sprintf(
-			"%s committed as primary in epoch %d, replacing %s (%s, about %d bytes lost)",
-			where(&s.st, rec.To), rec.Epoch, from, rec.Cause, rec.DataLossBytes))
+		note := fmt.Sprintf("%s committed as the first primary, in epoch %d", where(&s.st, rec.To), rec.Epoch)
+		if rec.From != "" {
+			note = fmt.Sprintf("%s committed as primary in epoch %d, replacing %s (%s, about %d bytes lost)",
+				where(&s.st, rec.To), rec.Epoch, where(&s.st, rec.From), rec.Cause, rec.DataLossBytes)
+		}
+		s.event(corev1.EventTypeNormal, "PrimaryCommitted", "Promote", note)
 	}
 	if !rec.PublishedAt.IsZero() && (!known || old.PublishedAt.IsZero()) {
 		rto := rec.RTO()
