@@ -61,6 +61,15 @@ func (s *session) load(ctx context.Context) error {
 		evs = append(evs, failover.PromotionCommitted{Epoch: uint64(snap.Epoch), Primary: s.name(snap.Primary.Replica), At: at})
 	}
 	s.st.Policy, s.st.Service = s.v.policy, s.v.service
+	for _, r := range s.st.Replicas {
+		// A replica that reported before but has no report now lost its
+		// agent while no leader watched: its stored position is stale.
+		if n := s.ordinal(r.Name); n >= 0 && !r.ReportedAt.IsZero() {
+			if _, ok := s.reports[n]; !ok {
+				s.silent[n] = true
+			}
+		}
+	}
 	evs = append(evs, changes(&s.st, &s.v, s.silent, at)...)
 	for _, n := range slicesSorted(s.reports) {
 		evs = append(evs, s.reported(n, s.reports[n], at))

@@ -9,6 +9,7 @@ import (
 
 	"github.com/fedstate/fedstate/federation/coordinator"
 	"github.com/fedstate/fedstate/replication/coord"
+	"github.com/fedstate/fedstate/replication/failover"
 )
 
 // dying wraps the store's Promote like a hub that dies in the middle of a
@@ -105,4 +106,52 @@ func TestHubRestartMidFailover(t *testing.T) {
 			f.noSplitBrain()
 		})
 	}
+}
+
+// TestNewLeaderIgnoresStaleReports: while no hub leads, the agent of the
+// most advanced standby (db-1) dies, then the primary's. The stored state
+// still holds db-1's last position; the new leader must not trust it: the
+// report is gone, so db-1 counts as unreachable and db-2 is promoted.
+func TestNewLeaderIgnoresStaleReports(t *testing.T) {
+	e := newEnv(t)
+	// db-2 stays far behind: only db-1's stale position would beat it.
+	f := startFleet(t, e, []uint64{0, 8 << 10, 64 << 20})
+	a := e.startHub(t, "hub-a", nil)
+	budget := int64(1 << 30)
+	e.createService(spec{rpoBytes: &budget})
+	waitStable(t, e, 1, 0)
+	waitLagging(t, e, 1, 2)
+	eventually(t, timeout, "db-1's position in the stored state", func() error {
+		st, err := failover.Decode(e.snapshot().FailoverState)
+		if err != nil {
+			return err
+		}
+		if r := st.Replica("db-1"); r == nil || r.ReportedAt.IsZero() || r.Position == 0 {
+			return fmt.Errorf("db-1 %+v", r)
+		}
+		return nil
+	})
+	a.stop()
+
+	for _, c := range []struct {
+		cluster string
+		gone    func(*coord.Snapshot) bool
+	}{
+		{"us-1", func(s *coord.Snapshot) bool { _, ok := s.Reports[1]; return !ok }},
+		{"eu-1", func(s *coord.Snapshot) bool { return s.Lease == nil }},
+	} {
+		f.partition(c.cluster)
+		eventually(t, timeout, "the agent of "+c.cluster+" gone from etcd", func() error {
+			if !c.gone(e.snapshot()) {
+				return fmt.Errorf("still there")
+			}
+			return nil
+		})
+	}
+	e.startHub(t, "hub-b", nil)
+	waitStable(t, e, 2, 2)
+	if r := e.get().Status.FailoverHistory[0]; r.ToOrdinal != 2 || r.Reason != "LeaseExpired" {
+		t.Errorf("failover record %+v", r)
+	}
+	f.noSplitBrain()
 }
