@@ -62,7 +62,7 @@ func (c *Coordinator) forget(ctx context.Context, key types.NamespacedName) (ctr
 		if err != nil {
 			return ctrl.Result{}, fmt.Errorf("confirm that %s is gone: %w", key, err)
 		}
-		return ctrl.Result{Requeue: true}, nil // the cache is behind: not gone
+		return ctrl.Result{RequeueAfter: c.Config.RetryInterval}, nil // the cache is behind: not gone
 	}
 	t := c.current()
 	if t == nil {
