@@ -127,7 +127,11 @@ func (s *session) bootstrap(ctx context.Context) error {
 	}
 	at := s.now()
 	st := failover.State{Service: s.v.service, Policy: s.v.policy}
-	for _, ev := range changes(&st, &s.v, s.silent, at) {
+	evs := changes(&st, &s.v, s.silent, at)
+	for _, n := range slicesSorted(s.reports) {
+		evs = append(evs, s.reported(n, s.reports[n], at)) // replicas that hold data already
+	}
+	for _, ev := range evs {
 		st, _ = failover.Step(st, ev)
 	}
 	st, acts, err := failover.Bootstrap(st, s.name(n), at)
