@@ -30,6 +30,9 @@ type Hub struct {
 	Members Members `json:"members"`
 	// Services configures the FederatedStatefulSet controller.
 	Services Services `json:"services"`
+	// Failover configures the failover coordinator, the federation etcd
+	// and DNS publishing.
+	Failover Failover `json:"failover"`
 }
 
 // LeaderElection configures the hub's leader election on a Lease in the
@@ -102,6 +105,7 @@ func DefaultHub() Hub {
 			// deleted service around.
 			DeletionTimeout: 5 * time.Minute,
 		},
+		Failover: DefaultFailover(),
 	}
 }
 
@@ -155,6 +159,9 @@ func (h Hub) Validate() error {
 	if s.DeletionTimeout <= 0 {
 		bad("services.deletionTimeout", "must be > 0, got %s", s.DeletionTimeout)
 	}
+	if err := h.Failover.Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -197,6 +204,7 @@ func (h *Hub) UnmarshalJSON(data []byte) error {
 		LeaderElection json.RawMessage `json:"leaderElection"`
 		Members        json.RawMessage `json:"members"`
 		Services       json.RawMessage `json:"services"`
+		Failover       json.RawMessage `json:"failover"`
 	}
 	if err := decodeStrict(data, &in); err != nil {
 		return err
@@ -243,6 +251,9 @@ func (h *Hub) UnmarshalJSON(data []byte) error {
 		errs = append(errs,
 			duration("services.reconcileTimeout", s.ReconcileTimeout, &h.Services.ReconcileTimeout),
 			duration("services.deletionTimeout", s.DeletionTimeout, &h.Services.DeletionTimeout))
+	}
+	if in.Failover != nil {
+		errs = append(errs, json.Unmarshal(in.Failover, &h.Failover))
 	}
 	return errors.Join(errs...)
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -22,11 +23,13 @@ func TestHubValidateReportsEveryField(t *testing.T) {
 	h.Members.Burst = 0
 	h.Services.Workers = 0
 	h.Services.DeletionTimeout = -time.Second
+	h.Failover.DNSPrefix = "dns"
+	h.Failover.Etcd.LeaseTTL = 0
 	err := h.Validate()
 	if err == nil {
 		t.Fatal("Validate accepted a bad configuration")
 	}
-	for _, field := range []string{"metricsAddress", "leaderElection.namespace", "leaderElection.leaseDuration", "members.burst", "services.workers", "services.deletionTimeout"} {
+	for _, field := range []string{"metricsAddress", "leaderElection.namespace", "leaderElection.leaseDuration", "members.burst", "services.workers", "services.deletionTimeout", "failover.dnsPrefix", "failover.etcd.leaseTTL"} {
 		if !strings.Contains(err.Error(), field+":") {
 			t.Errorf("error does not name %s:\n%v", field, err)
 		}
@@ -44,6 +47,12 @@ members:
   probeInterval: 2s
 services:
   deletionTimeout: 45s
+failover:
+  stepTimeout: 1m
+  etcd:
+    endpoints: [https://etcd-0.example:2379, https://etcd-1.example:2379]
+    caFile: /etc/fedstate/etcd-ca.pem
+    leaseTTL: 6s
 `
 	if err := os.WriteFile(path, []byte(file), 0o600); err != nil {
 		t.Fatal(err)
@@ -57,16 +66,23 @@ services:
 	want.LeaderElection.Enabled = false
 	want.Members.ProbeInterval = 2 * time.Second
 	want.Services.DeletionTimeout = 45 * time.Second
-	if h != want {
+	want.Failover.StepTimeout = time.Minute
+	want.Failover.Etcd.Endpoints = []string{"https://etcd-0.example:2379", "https://etcd-1.example:2379"}
+	want.Failover.Etcd.CAFile = "/etc/fedstate/etcd-ca.pem"
+	want.Failover.Etcd.LeaseTTL = 6 * time.Second
+	if !reflect.DeepEqual(h, want) {
 		t.Errorf("LoadHub = %+v\nwant %+v", h, want)
 	}
 
 	for name, bad := range map[string]string{
-		"unknown field":     "metricAddress: 127.0.0.1:1\n",
-		"unknown nested":    "services:\n  worker: 3\n",
-		"bad duration":      "leaderElection:\n  leaseDuration: fifteen\n",
-		"not a mapping":     "- a\n- b\n",
-		"wrong scalar type": "services:\n  workers: many\n",
+		"unknown field":      "metricAddress: 127.0.0.1:1\n",
+		"unknown nested":     "services:\n  worker: 3\n",
+		"bad duration":       "leaderElection:\n  leaseDuration: fifteen\n",
+		"not a mapping":      "- a\n- b\n",
+		"wrong scalar type":  "services:\n  workers: many\n",
+		"unknown failover":   "failover:\n  tick: 1s\n",
+		"unknown etcd field": "failover:\n  etcd:\n    endpoint: http://x:1\n",
+		"bad etcd duration":  "failover:\n  etcd:\n    leaseTTL: long\n",
 	} {
 		var h Hub
 		if err := ParseHub([]byte(bad), &h); err == nil {

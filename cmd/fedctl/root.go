@@ -14,12 +14,14 @@ stateful services across member Kubernetes clusters, keeps one writable
 primary through failures and serves federated DNS.
 
 Join a member cluster with "fedctl join", remove it with "fedctl unjoin".
+Move a primary with "fedctl switchover"; promote a replica of a service whose
+primary is lost with "fedctl failover".
 
 It also runs a real local federation on one machine for development and
 tests (fedctl testbed), built from the Go module proxy.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newTestbedCommand(), newJoinCommand(), newUnjoinCommand())
+	root.AddCommand(newTestbedCommand(), newJoinCommand(), newUnjoinCommand(), newSwitchoverCommand(), newFailoverCommand())
 	return root
 }

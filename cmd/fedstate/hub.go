@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 
 	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -21,6 +23,7 @@ import (
 	"github.com/fedstate/fedstate/config"
 	"github.com/fedstate/fedstate/federation/hub"
 	"github.com/fedstate/fedstate/federation/membership"
+	"github.com/fedstate/fedstate/replication/coord"
 )
 
 // hubOptions are the flags of fedstate hub.
@@ -48,7 +51,18 @@ func newHubCommand() *cobra.Command {
     moves ordinals between members one at a time so that no replica name
     ever exists in two clusters, and writes the ordinal map, per-replica pod
     IPs and readiness, and the conditions Placed, Available, Progressing and
-    Degraded into the service's status.
+    Degraded into the service's status;
+  - the failover coordinator (failover.enabled, on by default) campaigns for
+    the leadership in the federation etcd and, while it holds it, gives every
+    service in PrimaryReplica mode a primary (epoch 1 once its replicas are
+    placed), promotes the best replica within the RPO budget when the
+    primary's lease expires, carries out switchover and failover requests
+    (annotations fedstate.io/switchover-to and fedstate.io/failover, which
+    fedctl sets), tells the agents what to do through command records, and
+    writes status.primary, roles, lags, the FailingOver condition and the
+    failover history; it publishes every service's DNS records (the primary
+    record only in the promotion transaction). Without failover.etcd.endpoints
+    it runs an embedded single-node etcd (docs/failover.md).
 
 An unreachable member never causes deletions or moves: the hub waits for it
 and says so in the Degraded condition. Deleting a service removes its slices
@@ -58,7 +72,8 @@ left there.
 
 Configuration comes from --config (YAML; every field and default is in
 docs/hub.md) and the flags below, which override the file. Metrics
-(fedstate_reconcile_*, fedstate_cluster_replicas, fedstate_members_*) are
+(fedstate_reconcile_*, fedstate_cluster_replicas, fedstate_members_*,
+fedstate_failover_*) are
 served at /metrics; health at /healthz and /readyz. With leader election on
 (the default), several hubs may run; only the leader writes. SIGINT or
 SIGTERM stops the hub.`,
@@ -66,7 +81,11 @@ SIGTERM stops the hub.`,
   fedstate hub
 
   # A configuration file, a kubeconfig and one hub only:
-  fedstate hub --config hub.yaml --kubeconfig hub.kubeconfig --leader-elect=false`,
+  fedstate hub --config hub.yaml --kubeconfig hub.kubeconfig --leader-elect=false
+
+  # A federation etcd over TLS instead of the embedded one:
+  fedstate hub --etcd-endpoints https://etcd-0:2379,https://etcd-1:2379 \
+      --etcd-ca ca.pem --etcd-cert hub.pem --etcd-key hub-key.pem`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := o.config(cmd.Flags())
@@ -92,6 +111,14 @@ SIGTERM stops the hub.`,
 	f.DurationVar(&c.Services.DeletionTimeout, "deletion-timeout", c.Services.DeletionTimeout, "how long deleting a service waits for an unreachable member before leaving its slice there")
 	f.DurationVar(&c.Members.ProbeInterval, "probe-interval", c.Members.ProbeInterval, "how often each member's /readyz is probed")
 	f.IntVar(&c.Members.FailureThreshold, "failure-threshold", c.Members.FailureThreshold, "consecutive failed probes before a member is unreachable")
+	fo := &c.Failover
+	f.BoolVar(&fo.Enabled, "failover", fo.Enabled, "run the failover coordinator and DNS publishing")
+	f.StringSliceVar(&fo.Etcd.Endpoints, "etcd-endpoints", fo.Etcd.Endpoints, "federation etcd client URLs; none runs an embedded etcd (see --etcd-data-dir)")
+	f.StringVar(&fo.Etcd.CAFile, "etcd-ca", fo.Etcd.CAFile, "CA bundle that signed the federation etcd's serving certificate")
+	f.StringVar(&fo.Etcd.CertFile, "etcd-cert", fo.Etcd.CertFile, "client certificate for the federation etcd")
+	f.StringVar(&fo.Etcd.KeyFile, "etcd-key", fo.Etcd.KeyFile, "client key for the federation etcd")
+	f.StringVar(&fo.Etcd.EmbedDataDir, "etcd-data-dir", fo.Etcd.EmbedDataDir, "data directory of the embedded etcd (without --etcd-endpoints)")
+	f.StringVar(&fo.DNSPrefix, "dns-prefix", fo.DNSPrefix, "etcd prefix of the DNS records (what fedstate dns --prefix reads)")
 	f.IntVarP(&o.verbosity, "v", "v", 0, "log verbosity: 0 for changes of state, 1 and more for detail")
 	return cmd
 }
@@ -115,6 +142,13 @@ func (o *hubOptions) config(flags *pflag.FlagSet) (config.Hub, error) {
 		"deletion-timeout":          func() { cfg.Services.DeletionTimeout = o.cfg.Services.DeletionTimeout },
 		"probe-interval":            func() { cfg.Members.ProbeInterval = o.cfg.Members.ProbeInterval },
 		"failure-threshold":         func() { cfg.Members.FailureThreshold = o.cfg.Members.FailureThreshold },
+		"failover":                  func() { cfg.Failover.Enabled = o.cfg.Failover.Enabled },
+		"etcd-endpoints":            func() { cfg.Failover.Etcd.Endpoints = o.cfg.Failover.Etcd.Endpoints },
+		"etcd-ca":                   func() { cfg.Failover.Etcd.CAFile = o.cfg.Failover.Etcd.CAFile },
+		"etcd-cert":                 func() { cfg.Failover.Etcd.CertFile = o.cfg.Failover.Etcd.CertFile },
+		"etcd-key":                  func() { cfg.Failover.Etcd.KeyFile = o.cfg.Failover.Etcd.KeyFile },
+		"etcd-data-dir":             func() { cfg.Failover.Etcd.EmbedDataDir = o.cfg.Failover.Etcd.EmbedDataDir },
+		"dns-prefix":                func() { cfg.Failover.DNSPrefix = o.cfg.Failover.DNSPrefix },
 	}
 	for name, apply := range overrides {
 		if flags.Changed(name) {
@@ -175,6 +209,19 @@ func runHub(ctx context.Context, cfg config.Hub, rc *rest.Config, logOut io.Writ
 	}
 	if _, err := hub.Setup(mgr, cfg); err != nil {
 		return err
+	}
+	if cfg.Failover.Enabled {
+		ccfg := hub.CoordConfig(cfg.Failover.Etcd)
+		ccfg.Logger = zap.NewNop()
+		store, err := coord.Connect(ctx, ccfg)
+		if err != nil {
+			return fmt.Errorf("connect to the federation etcd: %w", err)
+		}
+		defer store.Close()
+		if _, err := hub.SetupFailover(mgr, cfg, store); err != nil {
+			return err
+		}
+		log.Info("Coordinating failovers", "etcd", strings.Join(store.Endpoints(), ","), "embedded", len(ccfg.Endpoints) == 0)
 	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return err

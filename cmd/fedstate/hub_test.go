@@ -52,3 +52,28 @@ func TestHubFlagsOverrideFile(t *testing.T) {
 		t.Errorf("workers %d deletionTimeout %s; want 3 from the file and 2m from the flag", cfg.Services.Workers, cfg.Services.DeletionTimeout)
 	}
 }
+
+func TestHubFailoverFlags(t *testing.T) {
+	o := &hubOptions{}
+	cmd := newHubCommand()
+	args := []string{"--etcd-endpoints", "https://etcd-0:2379,https://etcd-1:2379", "--etcd-ca", "ca.pem",
+		"--etcd-cert", "hub.pem", "--etcd-key", "hub-key.pem", "--dns-prefix", "/dns/"}
+	if err := cmd.ParseFlags(args); err != nil {
+		t.Fatal(err)
+	}
+	fo := &o.cfg.Failover
+	fo.Etcd.Endpoints, _ = cmd.Flags().GetStringSlice("etcd-endpoints")
+	fo.Etcd.CAFile, _ = cmd.Flags().GetString("etcd-ca")
+	fo.Etcd.CertFile, _ = cmd.Flags().GetString("etcd-cert")
+	fo.Etcd.KeyFile, _ = cmd.Flags().GetString("etcd-key")
+	fo.DNSPrefix, _ = cmd.Flags().GetString("dns-prefix")
+	cfg, err := o.config(cmd.Flags())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := cfg.Failover.Etcd
+	if !cfg.Failover.Enabled || len(e.Endpoints) != 2 || e.CAFile != "ca.pem" || e.CertFile != "hub.pem" || e.KeyFile != "hub-key.pem" ||
+		cfg.Failover.DNSPrefix != "/dns/" {
+		t.Errorf("failover configuration %+v", cfg.Failover)
+	}
+}

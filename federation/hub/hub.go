@@ -1,7 +1,8 @@
 // Package hub wires the hub's parts — the member registry, the
-// MemberCluster controller and the FederatedStatefulSet controller — into
-// a controller-runtime manager. fedstate hub and the tests that run a hub
-// in-process both use it.
+// MemberCluster controller and the FederatedStatefulSet controller
+// (Setup), and the failover coordinator with DNS publishing
+// (SetupFailover) — into a controller-runtime manager. fedstate hub and
+// the tests that run a hub in-process both use it.
 package hub
 
 import (

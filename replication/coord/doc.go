@@ -3,9 +3,10 @@
 // liveness, the failover state machine's state and the hub leadership.
 //
 // Connect opens a Store on the configured endpoints or, without any, on an
-// embedded single-node etcd (the local default). Agents call StartAgent
-// and then Agent.HoldPrimary and Agent.Report; the hub leader calls
-// Campaign and then Snapshot, WatchService, Promote and SaveState.
+// embedded single-node etcd (the local default). Agents call StartAgent,
+// watch their commands (Watch, DecodeCommand) and call Agent.HoldPrimary
+// and Agent.Report; the hub leader calls Campaign and then Snapshot,
+// WatchService, Promote, SaveState, PutCommands, PublishDNS and Forget.
 //
 // # Key layout
 //
@@ -21,6 +22,7 @@
 //	                                                              SaveState)
 //	services/<ns>/<svc>/lease         Holder (JSON)             agent (HoldPrimary) primary lease
 //	services/<ns>/<svc>/reports/<n>   Report (JSON)             agent (Report)      agent session
+//	services/<ns>/<svc>/commands/<n>  Command (JSON)            hub (PutCommands)   -
 //
 // <ns>, <svc> and <agent> are DNS-1123 labels and <n> a replica ordinal in
 // canonical decimal. Everything of one service sits under one prefix, so
@@ -56,6 +58,66 @@
 //     picks a candidate from a dead agent's stale report. An Agent writes
 //     nothing once its Done is closed, and etcd rejects writes bound to a
 //     lease that is gone.
+//
+// # Commands to agents
+//
+// The hub leader tells each replica's agent what to do through the
+// replica's command key, services/<ns>/<svc>/commands/<n>. The key holds
+// the latest command only (level-triggered): an agent that was away reads
+// the current one and acts on it, and a command written twice means the
+// same thing. The value is JSON (EncodeCommand, DecodeCommand; unknown
+// fields are ignored):
+//
+//	{"kind":"Follow","epoch":5,"primary":1,"cluster":"eu-2","issued":"2026-03-01T12:00:05.1Z"}
+//
+//	field     meaning
+//	kind      Init, Seed, Promote, Follow, Rewind, Fence, Demote, WaitReplay
+//	epoch     the fencing epoch the command is valid for (the stored epoch
+//	          when written; PutCommands compares it in its transaction)
+//	primary   ordinal of the primary of epoch: the replica to copy from or
+//	          follow, or the replica itself for Init, Promote and Demote
+//	position  WaitReplay only: the position to replay up to
+//	cluster   the member cluster the hub placed the replica in
+//	issued    the hub's clock when written (for people)
+//
+// An agent watches the commands of every service (Watch on the prefix,
+// keys of KindCommand) and acts on those whose cluster is its own, only
+// while the stored epoch equals the command's epoch; an older command
+// waits for the next one. What each command asks:
+//
+//   - Init (epoch 1 only): the service's first primary. Create the
+//     database when the replica holds none (an existing one is kept), take
+//     the primary lease with HoldPrimary(epoch), open writes while the
+//     lease is held, report role Primary in epoch.
+//   - Seed: the replica holds no data of the service: copy it from
+//     primary (a base backup), then follow primary; report a standby role
+//     in epoch. An agent that finds data on primary's history may follow
+//     without copying.
+//   - Promote: take the primary lease with HoldPrimary(epoch) and only
+//     then promote the replica and open writes; report role Primary in
+//     epoch: that report confirms the promotion. If HoldPrimary returns
+//     ErrFenced the command is stale: stay read-only.
+//   - Follow: replicate from primary; a driver that finds its log forked
+//     before its own position rewinds first. Report a standby role in
+//     epoch once following.
+//   - Rewind: stay read-only, discard the log that is not in primary's
+//     history (pg_rewind, or a fresh copy when that fails), then follow
+//     primary; report a standby role in epoch.
+//   - Fence: keep the replica read-only and cut its clients; report role
+//     Fenced with the epoch the replica's log belongs to. Seed, Follow and
+//     Rewind imply it until the replica follows.
+//   - Demote: stop writes, release the primary lease
+//     (PrimaryLease.Release) and report role Fenced in epoch with the final
+//     position (the demotion token). The hub acts on it once the report is
+//     in and the lease key is gone.
+//   - WaitReplay: keep following primary and report as soon as the
+//     replica replayed up to position, without waiting for the report
+//     interval.
+//
+// A report's Epoch says which primary the replica follows (or is): the
+// epoch of the last of these commands carried out, never merely the
+// newest epoch the agent has seen, because the hub judges from it whether
+// the replica's log is on the current history.
 //
 // Sessions: the hub leadership uses a concurrency.Session and
 // concurrency.Election. Agent sessions and primary leases renew their

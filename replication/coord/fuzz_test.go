@@ -14,6 +14,7 @@ func FuzzKeyLayout(f *testing.F) {
 	f.Add("a", "b", int(KindEpoch), 0, "", "/fedstate/coord/services/a/b/epoch")
 	f.Add("a", "b", int(KindLease), 0, "", "/fedstate/coord/services/a/b/reports/007")
 	f.Add("x", "y", int(KindFailoverState), 0, "", "/fedstate/coord/leader/694d")
+	f.Add("prod", "db", int(KindCommand), 12, "", "/fedstate/coord/services/prod/db/commands/12")
 	f.Fuzz(func(t *testing.T, ns, svc string, kind, replica int, agent, raw string) {
 		const prefix = DefaultPrefix
 		k := Key{Namespace: ns, Service: svc, Kind: Kind(kind), Replica: replica, Agent: agent}

@@ -35,6 +35,9 @@ const (
 	KindReport
 	// KindAgent says an agent is alive (AgentInfo), bound to its session.
 	KindAgent
+	// KindCommand holds the latest command of the hub leader to one
+	// replica's agent (Command).
+	KindCommand
 )
 
 // String returns the key segment of the kind.
@@ -52,6 +55,8 @@ func (k Kind) String() string {
 		return "reports"
 	case KindAgent:
 		return "agents"
+	case KindCommand:
+		return "commands"
 	}
 	return "Kind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -83,7 +88,8 @@ func (s Service) Validate() error {
 }
 
 // Key identifies one coordination key. Service kinds carry Namespace and
-// Service (and Replica for KindReport); KindAgent carries Agent only.
+// Service (and Replica for KindReport and KindCommand); KindAgent carries
+// Agent only.
 type Key struct {
 	// Namespace of the service; empty for KindAgent.
 	Namespace string
@@ -91,8 +97,8 @@ type Key struct {
 	Service string
 	// Kind of key.
 	Kind Kind
-	// Replica is the ordinal of the reporting replica; zero unless Kind is
-	// KindReport.
+	// Replica is the ordinal of the reporting or commanded replica; zero
+	// unless Kind is KindReport or KindCommand.
 	Replica int
 	// Agent is the agent's name, a DNS-1123 label; empty unless Kind is
 	// KindAgent.
@@ -109,6 +115,14 @@ func ReportKey(svc Service, replica int) Key {
 	return Key{Namespace: svc.Namespace, Service: svc.Name, Kind: KindReport, Replica: replica}
 }
 
+// CommandKey returns the key of the command to replica's agent in svc.
+func CommandKey(svc Service, replica int) Key {
+	return Key{Namespace: svc.Namespace, Service: svc.Name, Kind: KindCommand, Replica: replica}
+}
+
+// perReplica says whether keys of the kind name a replica.
+func (k Kind) perReplica() bool { return k == KindReport || k == KindCommand }
+
 // AgentKey returns the liveness key of agent.
 func AgentKey(agent string) Key { return Key{Kind: KindAgent, Agent: agent} }
 
@@ -116,15 +130,15 @@ func AgentKey(agent string) Key { return Key{Kind: KindAgent, Agent: agent} }
 func (k Key) Validate() error {
 	var errs []error
 	switch k.Kind {
-	case KindEpoch, KindPrimary, KindFailoverState, KindLease, KindReport:
+	case KindEpoch, KindPrimary, KindFailoverState, KindLease, KindReport, KindCommand:
 		errs = append(errs, Service{Namespace: k.Namespace, Name: k.Service}.Validate())
 		if k.Agent != "" {
 			errs = append(errs, fmt.Errorf("%s key with agent %q", k.Kind, k.Agent))
 		}
-		if k.Kind == KindReport && (k.Replica < 0 || k.Replica > MaxReplica) {
+		if k.Kind.perReplica() && (k.Replica < 0 || k.Replica > MaxReplica) {
 			errs = append(errs, fmt.Errorf("replica %d out of [0, %d]", k.Replica, MaxReplica))
 		}
-		if k.Kind != KindReport && k.Replica != 0 {
+		if !k.Kind.perReplica() && k.Replica != 0 {
 			errs = append(errs, fmt.Errorf("%s key with replica %d", k.Kind, k.Replica))
 		}
 	case KindAgent:
@@ -150,6 +164,7 @@ func (k Key) Validate() error {
 //	<prefix>services/<ns>/<svc>/failover
 //	<prefix>services/<ns>/<svc>/lease
 //	<prefix>services/<ns>/<svc>/reports/<replica>
+//	<prefix>services/<ns>/<svc>/commands/<replica>
 //	<prefix>agents/<agent>
 //
 // It is the one place the key layout is written down in code; ParseKey is
@@ -158,8 +173,8 @@ func (k Key) EtcdKey(prefix string) string {
 	switch k.Kind {
 	case KindAgent:
 		return AgentsPrefix(prefix) + k.Agent
-	case KindReport:
-		return ServicePrefix(prefix, Service{Namespace: k.Namespace, Name: k.Service}) + "reports/" + strconv.Itoa(k.Replica)
+	case KindReport, KindCommand:
+		return ServicePrefix(prefix, Service{Namespace: k.Namespace, Name: k.Service}) + k.Kind.String() + "/" + strconv.Itoa(k.Replica)
 	}
 	return ServicePrefix(prefix, Service{Namespace: k.Namespace, Name: k.Service}) + k.Kind.String()
 }
@@ -193,12 +208,16 @@ func ParseKey(prefix, key string) (Key, error) {
 		k = Key{Kind: KindAgent, Agent: parts[1]}
 	case len(parts) == 4 && parts[0] == "services":
 		k = Key{Namespace: parts[1], Service: parts[2], Kind: serviceKind(parts[3])}
-	case len(parts) == 5 && parts[0] == "services" && parts[3] == "reports":
+	case len(parts) == 5 && parts[0] == "services" && (parts[3] == KindReport.String() || parts[3] == KindCommand.String()):
 		n, ok := dnsserver.ParseOrdinal(parts[4])
 		if !ok {
 			return Key{}, fmt.Errorf("%w: bad replica in %q", ErrBadKey, key)
 		}
-		k = Key{Namespace: parts[1], Service: parts[2], Kind: KindReport, Replica: n}
+		kind := KindReport
+		if parts[3] == KindCommand.String() {
+			kind = KindCommand
+		}
+		k = Key{Namespace: parts[1], Service: parts[2], Kind: kind, Replica: n}
 	default:
 		return Key{}, fmt.Errorf("%w: %q", ErrBadKey, key)
 	}

@@ -19,6 +19,8 @@ func TestKeyLayout(t *testing.T) {
 		{name: "report", key: ReportKey(db, 3), etcdKey: "/p/services/prod/db/reports/3"},
 		{name: "report of replica 0", key: ReportKey(db, 0), etcdKey: "/p/services/prod/db/reports/0"},
 		{name: "report of the last ordinal", key: ReportKey(db, MaxReplica), etcdKey: "/p/services/prod/db/reports/2147483647"},
+		{name: "command", key: CommandKey(db, 3), etcdKey: "/p/services/prod/db/commands/3"},
+		{name: "command of the last ordinal", key: CommandKey(db, MaxReplica), etcdKey: "/p/services/prod/db/commands/2147483647"},
 		{name: "agent", key: AgentKey("eu-west-1"), etcdKey: "/p/agents/eu-west-1"},
 		{name: "service named like a kind", key: Key{Namespace: "agents", Service: "epoch", Kind: KindLease},
 			etcdKey: "/p/services/agents/epoch/lease"},
@@ -66,6 +68,9 @@ func TestParseKeyRejects(t *testing.T) {
 		"/p/services/prod/db/reports/-1",         // sign
 		"/p/services/prod/db/reports/+1",         // sign
 		"/p/services/prod/db/reports/2147483648", // beyond MaxReplica
+		"/p/services/prod/db/commands",           // command without replica
+		"/p/services/prod/db/commands/01",        // leading zero
+		"/p/services/prod/db/commands/3/x",       // extra segment
 		"/p/services/prod/db/epoch/x",            // extra segment
 		"/p/services/prod/db/lease/3",            // replica on a service kind
 		"/p/services/Prod/db/epoch",              // not a label
@@ -92,6 +97,7 @@ func TestKeyValidate(t *testing.T) {
 		"replica on epoch":        {Namespace: "prod", Service: "db", Kind: KindEpoch, Replica: 1},
 		"agent on lease":          {Namespace: "prod", Service: "db", Kind: KindLease, Agent: "a"},
 		"negative replica":        ReportKey(db, -1),
+		"negative command":        CommandKey(db, -1),
 		"service fields on agent": {Namespace: "prod", Kind: KindAgent, Agent: "a"},
 		"agent too long":          AgentKey("a123456789012345678901234567890123456789012345678901234567890123"),
 	} {

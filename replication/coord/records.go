@@ -77,13 +77,32 @@ type Report struct {
 	Timeline uint64 `json:"timeline"`
 	// Time is when the agent observed the replica, by the agent's clock.
 	Time time.Time `json:"time"`
-	// Epoch is the highest fencing epoch the agent had seen for the service.
+	// Epoch is the fencing epoch of the primary the replica follows, or
+	// is: the epoch of the last command the agent carried out for the
+	// replica (Init, Seed, Promote, Follow, Rewind), or the epoch of a
+	// Demote or Fence it obeyed; 0 before any. It is never the epoch of a
+	// primary the replica does not follow yet: the hub judges a replica's
+	// log by it.
 	Epoch int64 `json:"epoch"`
+	// SyncAcks are, in a primary's report, the positions up to which its
+	// synchronous standbys acknowledged commits; a standby missing from
+	// the list is not synchronous now. Empty in other reports.
+	SyncAcks []SyncAck `json:"syncAcks,omitempty"`
 	// Agent is the reporting agent; Agent.Report fills it in.
 	Agent string `json:"agent"`
 	// Cluster is the member cluster the replica runs in; Agent.Report
 	// fills it in.
 	Cluster string `json:"cluster"`
+}
+
+// SyncAck is a synchronous standby's acknowledged position, as its
+// primary reports it.
+type SyncAck struct {
+	// Replica is the standby's ordinal.
+	Replica int `json:"replica"`
+	// Position is the position up to which the standby acknowledged
+	// commits.
+	Position uint64 `json:"position"`
 }
 
 // Validate reports every problem of the record.
@@ -105,6 +124,14 @@ func (r Report) Validate() error {
 	}
 	if !dnsserver.IsLabel(r.Cluster) {
 		errs = append(errs, fmt.Errorf("cluster %q: not a DNS-1123 label", r.Cluster))
+	}
+	if len(r.SyncAcks) > 0 && r.Role != RolePrimary {
+		errs = append(errs, fmt.Errorf("syncAcks in a %s report: only a primary lists them", r.Role))
+	}
+	for i, a := range r.SyncAcks {
+		if err := validateReplica(a.Replica); err != nil {
+			errs = append(errs, fmt.Errorf("syncAcks[%d]: %w", i, err))
+		}
 	}
 	return errors.Join(errs...)
 }

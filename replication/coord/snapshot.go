@@ -37,6 +37,9 @@ type Snapshot struct {
 	// Reports are the latest reports by replica ordinal, of agents whose
 	// session is alive.
 	Reports map[int]Report
+	// Commands are the latest commands of the hub leader by replica
+	// ordinal.
+	Commands map[int]Command
 	// Skipped lists values that could not be decoded and were left out,
 	// each error naming its key. Epoch and Primary are never skipped: a bad
 	// one fails Snapshot.
@@ -55,7 +58,7 @@ func (s *Store) Snapshot(ctx context.Context, svc Service) (*Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("snapshot of %s: %w", svc, err)
 	}
-	snap := &Snapshot{Service: svc, Revision: resp.Header.Revision, Reports: map[int]Report{}}
+	snap := &Snapshot{Service: svc, Revision: resp.Header.Revision, Reports: map[int]Report{}, Commands: map[int]Command{}}
 	for _, kv := range resp.Kvs {
 		if err := snap.add(s.cfg.Prefix, kv.Key, kv.Value, kv.Lease, kv.ModRevision); err != nil {
 			return nil, fmt.Errorf("snapshot of %s at revision %d: %w", svc, snap.Revision, err)
@@ -104,6 +107,13 @@ func (snap *Snapshot) add(prefix string, key, val []byte, lease, mod int64) erro
 			return nil
 		}
 		snap.Reports[k.Replica] = r
+	case KindCommand:
+		c, err := DecodeCommand(val)
+		if err != nil {
+			snap.Skipped = append(snap.Skipped, fmt.Errorf("%s: %w", key, err))
+			return nil
+		}
+		snap.Commands[k.Replica] = c
 	}
 	return nil
 }

@@ -56,7 +56,7 @@ func (m *machine) committed(epoch uint64, primary string) {
 		}
 	}
 	fenced := ph.FencedAt
-	if fenced.IsZero() && ph.Cause != CauseSwitchover {
+	if fenced.IsZero() && ph.Cause != CauseSwitchover && ph.From != "" {
 		fenced = ph.Since
 	}
 	cause := ph.Cause

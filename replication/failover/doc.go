@@ -58,6 +58,12 @@
 // CommitFailed with the lease held returns to Stable; otherwise the
 // machine chooses again.
 //
+// A service that never had a primary starts with Bootstrap: the executor
+// chooses the first primary (placement's preferred region) and Bootstrap
+// asks to commit it in epoch 1 with cause Bootstrap; the commit then runs
+// as above, and the others are told to Follow (the executor tells a
+// replica with no data to seed itself instead).
+//
 // A planned switchover (SwitchoverRequested, only from Stable) emits
 // Demote; Demoted carries the old primary's final position, the demotion
 // token; the machine emits WaitReplay and commits the target once it

@@ -56,6 +56,8 @@ const (
 	// CauseAdopted: a promotion this state did not start, learned from
 	// etcd (another hub leader committed it).
 	CauseAdopted Cause = "Adopted"
+	// CauseBootstrap: the service's first primary (Bootstrap).
+	CauseBootstrap Cause = "Bootstrap"
 )
 
 // Phase is where the service stands, with what the phase needs to resume.

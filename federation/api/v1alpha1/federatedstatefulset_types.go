@@ -259,9 +259,13 @@ type PrimaryStatus struct {
 
 // FailoverRecord describes one past change of primary.
 type FailoverRecord struct {
-	// Time the new primary was published.
+	// Time the new primary was published (promoted and named by DNS), or
+	// committed while it is not yet.
 	Time metav1.Time `json:"time"`
-	// Reason: LeaseExpired, Switchover, Manual or Drill.
+	// Reason: LeaseExpired, Switchover, Manual (an operator's failover),
+	// SwitchoverAborted, PromotionFailed (a committed primary did not
+	// confirm), Adopted (committed by another hub leader), Bootstrap (the
+	// first primary) or Drill.
 	Reason string `json:"reason"`
 	// FromOrdinal is the old primary's ordinal.
 	// +optional
@@ -277,6 +281,79 @@ type FailoverRecord struct {
 	// promotion: zero for a synchronous standby.
 	// +optional
 	DataLossBytes *int64 `json:"dataLossBytes,omitempty"`
+	// AcceptedDataLoss is true when an operator accepted losing data
+	// (fedctl failover --accept-data-loss).
+	// +optional
+	AcceptedDataLoss bool `json:"acceptedDataLoss,omitempty"`
+	// DetectedAt is when the change began: the lease expiry or the request.
+	// +optional
+	DetectedAt *metav1.MicroTime `json:"detectedAt,omitempty"`
+	// FencedAt is when the old primary was known to be read-only: its
+	// lease expired or it confirmed its demotion.
+	// +optional
+	FencedAt *metav1.MicroTime `json:"fencedAt,omitempty"`
+	// CommittedAt is when the federation etcd held the new epoch and DNS
+	// records (one transaction).
+	// +optional
+	CommittedAt *metav1.MicroTime `json:"committedAt,omitempty"`
+	// PromotedAt is when the new primary's agent confirmed the promotion.
+	// +optional
+	PromotedAt *metav1.MicroTime `json:"promotedAt,omitempty"`
+	// PublishedAt is when the new primary was both promoted and named by
+	// the DNS records; RTO ends here.
+	// +optional
+	PublishedAt *metav1.MicroTime `json:"publishedAt,omitempty"`
+}
+
+// RequestKind names an operator request.
+// +kubebuilder:validation:Enum=Switchover;Failover
+type RequestKind string
+
+// Operator requests.
+const (
+	// RequestSwitchover: a planned switchover (AnnotationSwitchover).
+	RequestSwitchover RequestKind = "Switchover"
+	// RequestFailover: a failover while the primary is lost
+	// (AnnotationFailover).
+	RequestFailover RequestKind = "Failover"
+)
+
+// RequestPhase is where an operator request stands.
+// +kubebuilder:validation:Enum=Accepted;Refused;Succeeded;Failed
+type RequestPhase string
+
+// Request phases: Accepted, then one of the others.
+const (
+	// RequestAccepted: the hub acts on the request.
+	RequestAccepted RequestPhase = "Accepted"
+	// RequestRefused: the hub did not act on the request; the message
+	// says why.
+	RequestRefused RequestPhase = "Refused"
+	// RequestSucceeded: the primary changed as asked.
+	RequestSucceeded RequestPhase = "Succeeded"
+	// RequestFailed: the change was started and given up; the message
+	// says why.
+	RequestFailed RequestPhase = "Failed"
+)
+
+// RequestStatus is the hub's answer to the latest operator request of one
+// kind.
+type RequestStatus struct {
+	// Kind of request.
+	Kind RequestKind `json:"kind"`
+	// ID of the request, from its annotation; the hub acts on an id once.
+	// +kubebuilder:validation:MaxLength=253
+	ID string `json:"id"`
+	// Phase of the request.
+	Phase RequestPhase `json:"phase"`
+	// Message says what the hub did or why not.
+	// +optional
+	Message string `json:"message,omitempty"`
+	// Epoch is the primary's epoch when the request was accepted.
+	// +optional
+	Epoch int64 `json:"epoch,omitempty"`
+	// Time the request entered its phase.
+	Time metav1.Time `json:"time"`
 }
 
 // FederatedStatefulSetStatus is where every replica runs and how healthy it
@@ -333,6 +410,13 @@ type FederatedStatefulSetStatus struct {
 	// +kubebuilder:validation:MaxItems=10
 	// +optional
 	FailoverHistory []FailoverRecord `json:"failoverHistory,omitempty"`
+	// Requests are the hub's answers to the latest switchover and failover
+	// request (annotations fedstate.io/switchover-to, fedstate.io/failover).
+	// +listType=map
+	// +listMapKey=kind
+	// +kubebuilder:validation:MaxItems=2
+	// +optional
+	Requests []RequestStatus `json:"requests,omitempty"`
 }
 
 // FederatedStatefulSet is a stateful service whose replicas the hub places

@@ -16,3 +16,24 @@ const (
 	// ManagedByHub is LabelManagedBy's value on the hub's objects.
 	ManagedByHub = "fedstate-hub"
 )
+
+// Annotations an operator (fedctl switchover, fedctl failover) sets on a
+// FederatedStatefulSet in PrimaryReplica mode to ask the hub's failover
+// coordinator for a change of primary. The value is a comma-separated list
+// of key=value fields; id is required and names the request: the hub acts
+// on each id once, records it in status.requests and reports the outcome
+// there and in events. Setting the annotation again with a new id makes a
+// new request.
+const (
+	// AnnotationSwitchover asks for a planned switchover without data
+	// loss: "id=<id>,to=<target>", where target is a replica
+	// ("db-2"), a member cluster or a region, tried in that order; the
+	// best replica there becomes the primary. to may be left out: the
+	// best replica anywhere.
+	AnnotationSwitchover = "fedstate.io/switchover-to"
+	// AnnotationFailover asks to promote a replica while the primary is
+	// lost: "id=<id>[,to=<replica>][,acceptDataLoss=true]". Without to,
+	// the best replica; acceptDataLoss allows a replica beyond the RPO
+	// budget. The hub refuses while the primary holds its lease.
+	AnnotationFailover = "fedstate.io/failover"
+)
