@@ -125,4 +125,11 @@
 // because the KeepAlive stream under concurrency.Session reports a lost
 // lease only after a whole TTL, too late for a holder that must fence
 // itself at half of it.
+//
+// Restarts: an agent that stops for a restart calls Agent.Abandon, which
+// stops renewing without revoking anything. When it starts again within the
+// TTL, StartAgent takes its live session over and HoldPrimary its live
+// primary leases (same name, cluster, replica and epoch): the same etcd
+// leases are renewed again, the keys stay, and the hub sees no expiry. A
+// restart that takes longer than the TTL looks like a crash.
 package coord

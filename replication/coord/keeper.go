@@ -17,6 +17,7 @@ var (
 	errUnrenewed    = errors.New("no renewal succeeded for a whole TTL; the lease may have expired")
 	errReleased     = errors.New("released")
 	errKeyChanged   = errors.New("lease key deleted or overwritten by another writer")
+	errAbandoned    = errors.New("abandoned for a restart; a new run of the agent takes it over within the TTL")
 	errClientClosed = errors.New("store closed; nothing renews the lease, which expires after its TTL")
 )
 
@@ -58,6 +59,30 @@ func grantLease(ctx context.Context, cli *clientv3.Client, ttl, interval, timeou
 	runCtx, stop := context.WithCancel(context.Background())
 	k := &keeper{
 		cli: cli, id: resp.ID, interval: interval, timeout: timeout,
+		lastRenewed: sent, ttl: time.Duration(resp.TTL) * time.Second,
+		done: make(chan struct{}), stop: stop, stopped: make(chan struct{}),
+	}
+	go k.run(runCtx)
+	return k, nil
+}
+
+// adoptLease takes over renewing lease id, granted earlier (by a previous
+// run of the same agent), and starts renewing it. It renews once first:
+// ErrLeaseNotFound-wrapping errLeaseGone when the lease expired meanwhile.
+func adoptLease(ctx context.Context, cli *clientv3.Client, id clientv3.LeaseID, interval, timeout time.Duration) (*keeper, error) {
+	rctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	sent := time.Now()
+	resp, err := cli.KeepAliveOnce(rctx, id)
+	if errors.Is(err, rpctypes.ErrLeaseNotFound) {
+		return nil, errLeaseGone
+	}
+	if err != nil {
+		return nil, fmt.Errorf("renew lease %x: %w", int64(id), err)
+	}
+	runCtx, stop := context.WithCancel(context.Background())
+	k := &keeper{
+		cli: cli, id: id, interval: interval, timeout: timeout,
 		lastRenewed: sent, ttl: time.Duration(resp.TTL) * time.Second,
 		done: make(chan struct{}), stop: stop, stopped: make(chan struct{}),
 	}

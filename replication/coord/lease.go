@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -35,6 +36,10 @@ type PrimaryLease struct {
 // lease key bound to a new etcd lease of Config.LeaseTTL. It returns
 // ErrFenced when the epoch or primary differ (the replica must stay
 // fenced) and ErrConflict when another holder's lease is still alive.
+//
+// A live lease this agent took for the same replica and epoch in an
+// earlier run (it restarted within the TTL) is taken over instead: the
+// same etcd lease is renewed from now on and the key stays as it is.
 func (a *Agent) HoldPrimary(ctx context.Context, svc Service, replica int, epoch int64) (*PrimaryLease, error) {
 	if err := a.alive(); err != nil {
 		return nil, err
@@ -67,21 +72,55 @@ func (a *Agent) HoldPrimary(ctx context.Context, svc Service, replica int, epoch
 			clientv3.Compare(clientv3.CreateRevision(leaseKey), "=", 0),
 		).
 		Then(clientv3.OpPut(leaseKey, val, clientv3.WithLease(k.id))).
-		Else(clientv3.OpGet(epochKey), clientv3.OpGet(primaryKey)).
+		Else(clientv3.OpGet(epochKey), clientv3.OpGet(primaryKey), clientv3.OpGet(leaseKey)).
 		Commit()
+	rev := int64(0)
+	if err == nil {
+		rev = resp.Header.Revision
+	}
 	if err == nil && !resp.Succeeded {
+		_ = k.release(ctx)
 		err = holdRefused(svc, epochKey, primaryKey, epoch, primary, resp)
+		if errors.Is(err, ErrConflict) {
+			k, rev, err = a.takeOverPrimary(ctx, svc, h, resp.Responses[2].GetResponseRange().GetKvs())
+		}
+		if err != nil {
+			return nil, fmt.Errorf("primary lease of %s: %w", svc, err)
+		}
 	}
 	if err != nil {
 		_ = k.release(ctx) // nothing is bound to it; it expires if this fails
 		return nil, fmt.Errorf("primary lease of %s: %w", svc, err)
 	}
-	l := &PrimaryLease{agent: a, svc: svc, holder: h, key: leaseKey, rev: resp.Header.Revision, k: k}
+	l := &PrimaryLease{agent: a, svc: svc, holder: h, key: leaseKey, rev: rev, k: k}
 	go l.watchKey()
 	a.mu.Lock()
 	a.holds[l] = struct{}{}
 	a.mu.Unlock()
 	return l, nil
+}
+
+// takeOverPrimary renews the live lease in kvs (the lease key as the
+// refused transaction read it) when it is h's: this agent took it in an
+// earlier run. It returns the keeper and the key's revision, or ErrConflict.
+func (a *Agent) takeOverPrimary(ctx context.Context, svc Service, h Holder, kvs []*mvccpb.KeyValue) (*keeper, int64, error) {
+	held := fmt.Errorf("%w: the primary lease of %s is held", ErrConflict, svc)
+	if len(kvs) == 0 || kvs[0].Lease == 0 {
+		return nil, 0, held // released since; the caller may try again
+	}
+	old, err := DecodeHolder(kvs[0].Value)
+	if err != nil || old != h {
+		return nil, 0, fmt.Errorf("%w by agent %s for replica %d in epoch %d", held, old.Agent, old.Replica, old.Epoch)
+	}
+	s := a.store
+	k, err := adoptLease(ctx, s.cli, clientv3.LeaseID(kvs[0].Lease), s.cfg.RenewInterval, s.cfg.RequestTimeout)
+	if errors.Is(err, errLeaseGone) {
+		return nil, 0, held // expired meanwhile: the hub may act on it now
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("take over the primary lease of %s: %w", svc, err)
+	}
+	return k, kvs[0].ModRevision, nil
 }
 
 // holdRefused explains a failed HoldPrimary transaction from its Else reads.

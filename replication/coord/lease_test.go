@@ -279,3 +279,58 @@ func TestHoldPrimaryBriefPartition(t *testing.T) {
 	default:
 	}
 }
+
+// TestHoldPrimaryTakeOver: an agent restarted within the TTL takes over
+// the primary lease its previous run held, without the key changing, so the
+// hub never sees it expire; another agent or another epoch cannot.
+func TestHoldPrimaryTakeOver(t *testing.T) {
+	st := newStore(t)
+	promoteFirst(t, st, campaign(t, st, "hub"), svc1, 1)
+	a := startAgent(t, st, "agent-eu")
+	l, err := a.HoldPrimary(t.Context(), svc1, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := st.Snapshot(t.Context(), svc1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := startAgent(t, st, "agent-us").HoldPrimary(t.Context(), svc1, 1, 1); !errors.Is(err, ErrConflict) {
+		t.Fatalf("another agent: %v, want ErrConflict", err)
+	}
+	a.Abandon()
+	if !closedWithin(l.Done(), time.Second) {
+		t.Fatal("the abandoned lease's Done is still open")
+	}
+	b, err := st.StartAgent(t.Context(), "agent-eu", "cluster-agent-eu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close(context.Background()) })
+	l2, err := b.HoldPrimary(t.Context(), svc1, 1, 1)
+	if err != nil {
+		t.Fatalf("take over: %v", err)
+	}
+	if l2.Lease() != l.Lease() || time.Until(l2.WritableUntil()) <= 0 {
+		t.Errorf("taken-over lease %x writable until %v, want lease %x writable now", l2.Lease(), l2.WritableUntil(), l.Lease())
+	}
+	time.Sleep(2 * l2.TTL())
+	after, err := st.Snapshot(t.Context(), svc1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Lease == nil || after.Lease.Revision != before.Lease.Revision {
+		t.Fatalf("lease after two TTLs: %+v, want the key of revision %d kept alive", after.Lease, before.Lease.Revision)
+	}
+	select {
+	case <-l2.Done():
+		t.Fatalf("taken-over lease ended: %v", l2.Err())
+	default:
+	}
+	if err := l2.Release(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if snap, err := st.Snapshot(t.Context(), svc1); err != nil || snap.Lease != nil {
+		t.Fatalf("after Release: %+v, %v; want no lease", snap.Lease, err)
+	}
+}

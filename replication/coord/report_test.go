@@ -89,15 +89,43 @@ func TestReportRejectedAfterSessionEnded(t *testing.T) {
 	})
 }
 
-// TestStartAgentTwice refuses a second live session of one agent name.
-func TestStartAgentTwice(t *testing.T) {
+// TestStartAgentTakeOver: a second StartAgent of a live name takes the
+// session over (an agent restarted within its TTL) when it serves the same
+// cluster, and is refused for another cluster.
+func TestStartAgentTakeOver(t *testing.T) {
 	st := newStore(t)
 	a := startAgent(t, st, "agent-eu")
-	if _, err := st.StartAgent(t.Context(), "agent-eu", "eu"); !errors.Is(err, ErrConflict) {
-		t.Fatalf("second session: %v, want ErrConflict", err)
-	}
-	if err := a.Close(context.Background()); err != nil {
+	if err := a.Report(t.Context(), svc1, 3, Report{Role: RoleAsyncReplica, Position: 9, Epoch: 1, Time: time.Now()}); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := st.StartAgent(t.Context(), "agent-eu", "elsewhere"); !errors.Is(err, ErrConflict) {
+		t.Fatalf("a session of the name for another cluster: %v, want ErrConflict", err)
+	}
+	a.Abandon()
+	if !closedWithin(a.Done(), time.Second) {
+		t.Fatal("Done still open after Abandon")
+	}
+	b, err := st.StartAgent(t.Context(), "agent-eu", "cluster-agent-eu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close(context.Background()) })
+	if b.Lease() != a.Lease() {
+		t.Errorf("restarted agent runs lease %x, want the taken-over %x", b.Lease(), a.Lease())
+	}
+	time.Sleep(2 * b.TTL()) // the old run renews nothing any more
+	snap, err := st.Snapshot(t.Context(), svc1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, ok := snap.Reports[3]; !ok || r.Position != 9 {
+		t.Fatalf("report of the previous run after two TTLs: %+v, %v; want it kept by the new run", r, ok)
+	}
+	if err := b.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if snap, err := st.Snapshot(t.Context(), svc1); err != nil || len(snap.Reports) != 0 {
+		t.Fatalf("reports after Close: %+v, %v; want none", snap.Reports, err)
 	}
 	startAgent(t, st, "agent-eu")
 }
