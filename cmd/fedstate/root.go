@@ -10,11 +10,11 @@ func newRootCommand() *cobra.Command {
 		Use:   "fedstate",
 		Short: "Run the components of a fedstate federation",
 		Long: `fedstate runs the components of a fedstate federation of stateful services:
-the DNS server today (fedstate dns); the hub and the per-cluster agent arrive
-as subcommands of the same binary.`,
+the hub (fedstate hub), one agent per member cluster (fedstate agent) and
+DNS servers for the federation zone (fedstate dns).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newDNSCommand(), newHubCommand())
+	root.AddCommand(newDNSCommand(), newHubCommand(), newAgentCommand(), newFenceWatchdogCommand())
 	return root
 }

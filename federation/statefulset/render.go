@@ -49,6 +49,13 @@ func Render(fss *v1alpha1.FederatedStatefulSet, cluster string, start, count, di
 	meta := func() metav1.ObjectMeta {
 		return metav1.ObjectMeta{Name: fss.Name, Namespace: fss.Namespace, Labels: maps.Clone(labels), Annotations: maps.Clone(annotations)}
 	}
+	stsMeta := meta()
+	if r := fss.Spec.Replication; r != nil && r.Mode == v1alpha1.ReplicationPrimaryReplica {
+		if stsMeta.Annotations == nil {
+			stsMeta.Annotations = map[string]string{}
+		}
+		stsMeta.Annotations[v1alpha1.AnnotationReplication] = v1alpha1.FormatReplicationAnnotation(*r)
+	}
 	selector := map[string]string{v1alpha1.LabelService: fss.Name}
 
 	t := fss.Spec.Template
@@ -74,7 +81,7 @@ func Render(fss *v1alpha1.FederatedStatefulSet, cluster string, start, count, di
 
 	sts := &appsv1.StatefulSet{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "StatefulSet"},
-		ObjectMeta: meta(),
+		ObjectMeta: stsMeta,
 		Spec: appsv1.StatefulSetSpec{
 			Replicas:                             ptr(count),
 			Ordinals:                             &appsv1.StatefulSetOrdinals{Start: start},

@@ -242,3 +242,8 @@ func (l *PrimaryLease) Release(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Abandoned reports whether the lease ended because its agent abandoned it
+// for a restart (Agent.Abandon): it is still alive on the server, for the
+// next run to take over.
+func (l *PrimaryLease) Abandoned() bool { return errors.Is(l.k.reason(), errAbandoned) }

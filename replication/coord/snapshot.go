@@ -117,3 +117,28 @@ func (snap *Snapshot) add(prefix string, key, val []byte, lease, mod int64) erro
 	}
 	return nil
 }
+
+// CommandsFor lists the replicas of every service whose latest command is
+// for cluster, with the revision they were read at: where an agent starts
+// before following Watch from that revision + 1. Commands that cannot be
+// decoded are left out.
+func (s *Store) CommandsFor(ctx context.Context, cluster string) (map[Service][]int, int64, error) {
+	rctx, cancel := s.requestCtx(ctx)
+	defer cancel()
+	resp, err := s.cli.Get(rctx, s.cfg.Prefix+"services/", clientv3.WithPrefix())
+	if err != nil {
+		return nil, 0, fmt.Errorf("list commands: %w", err)
+	}
+	out := map[Service][]int{}
+	for _, kv := range resp.Kvs {
+		k, err := ParseKey(s.cfg.Prefix, string(kv.Key))
+		if err != nil || k.Kind != KindCommand {
+			continue
+		}
+		if c, err := DecodeCommand(kv.Value); err == nil && c.Cluster == cluster {
+			svc := Service{Namespace: k.Namespace, Name: k.Service}
+			out[svc] = append(out[svc], k.Replica)
+		}
+	}
+	return out, resp.Header.Revision, nil
+}

@@ -17,6 +17,12 @@ const (
 	ManagedByHub = "fedstate-hub"
 )
 
+// AnnotationReplication is on the StatefulSet slice of a service in
+// PrimaryReplica mode: how its primary must replicate, for the member's
+// agent, which configures a primary in its cluster from it. The value is
+// "syncReplicas=<n>,syncScope=<Any|SameRegion|OtherRegion>".
+const AnnotationReplication = "fedstate.io/replication"
+
 // Annotations an operator (fedctl switchover, fedctl failover) sets on a
 // FederatedStatefulSet in PrimaryReplica mode to ask the hub's failover
 // coordinator for a change of primary. The value is a comma-separated list
