@@ -1,5 +1,6 @@
 // Command fedctl is the operator's command-line tool for fedstate: fedctl
-// join and unjoin add and remove member clusters, fedctl switchover and
+// join and unjoin add and remove member clusters, fedctl status shows a
+// service's replicas, primary and DNS names, fedctl switchover and
 // failover ask the hub for a change of primary, and fedctl testbed
 // up|down|status|stop|start|build drives the local test bed.
 package main

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/util/rand"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -19,19 +18,17 @@ import (
 
 // requestOptions are the flags fedctl switchover and failover share.
 type requestOptions struct {
-	hub       kubeconfigFlags
-	namespace string
-	timeout   time.Duration
-	noWait    bool
+	service serviceFlags
+	timeout time.Duration
+	noWait  bool
 }
 
 // add adds the shared flags to cmd.
 func (o *requestOptions) add(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringVarP(&o.namespace, "namespace", "n", "default", "namespace of the service, unless SERVICE is NAMESPACE/NAME")
 	f.DurationVar(&o.timeout, "timeout", 5*time.Minute, "how long to wait for the outcome")
 	f.BoolVar(&o.noWait, "no-wait", false, "set the request and return without waiting for its outcome")
-	o.hub.addHub(cmd)
+	o.service.add(cmd)
 }
 
 // opRequest is one request to the hub's failover coordinator.
@@ -42,18 +39,6 @@ type opRequest struct {
 	fields []string
 	// detail describes the request's options for people (" to us-1").
 	detail string
-}
-
-// serviceKey reads SERVICE: NAME in the namespace flag, or NAMESPACE/NAME.
-func serviceKey(arg, namespace string) (client.ObjectKey, error) {
-	ns, name, found := strings.Cut(arg, "/")
-	if !found {
-		ns, name = namespace, arg
-	}
-	if ns == "" || name == "" || strings.Contains(name, "/") {
-		return client.ObjectKey{}, fmt.Errorf("SERVICE %q: want NAME or NAMESPACE/NAME", arg)
-	}
-	return client.ObjectKey{Namespace: ns, Name: name}, nil
 }
 
 // newRequestID names a request: the time and a random suffix, which the
@@ -67,15 +52,7 @@ func newRequestID(now time.Time) string {
 // lines (the FailingOver condition as it changes) on stderr, the outcome
 // on stdout. A refused or failed request is an error.
 func runRequest(cmd *cobra.Command, o *requestOptions, arg string, r opRequest) error {
-	key, err := serviceKey(arg, o.namespace)
-	if err != nil {
-		return invalidArguments([]string{err.Error()})
-	}
-	cfg, err := o.hub.load("hub-kubeconfig")
-	if err != nil {
-		return invalidArguments([]string{err.Error()})
-	}
-	hub, err := hubClient(cfg)
+	hub, key, err := o.service.connect(arg)
 	if err != nil {
 		return err
 	}
@@ -105,12 +82,9 @@ func runRequest(cmd *cobra.Command, o *requestOptions, arg string, r opRequest) 
 // annotate sets the request's annotation, refusing a service that has no
 // primary to move.
 func annotate(ctx context.Context, hub client.Client, key client.ObjectKey, r opRequest, id string) error {
-	var fss v1alpha1.FederatedStatefulSet
-	if err := hub.Get(ctx, key, &fss); err != nil {
-		if apierrors.IsNotFound(err) {
-			return fmt.Errorf("no FederatedStatefulSet %s", key)
-		}
-		return fmt.Errorf("get FederatedStatefulSet %s: %w", key, err)
+	fss, err := getService(ctx, hub, key)
+	if err != nil {
+		return err
 	}
 	if rep := fss.Spec.Replication; rep == nil || rep.Mode != v1alpha1.ReplicationPrimaryReplica {
 		return fmt.Errorf("%s is not in replication mode PrimaryReplica: it has no primary", key)
@@ -120,7 +94,7 @@ func annotate(ctx context.Context, hub client.Client, key client.ObjectKey, r op
 		fss.Annotations = map[string]string{}
 	}
 	fss.Annotations[r.annotation] = strings.Join(append([]string{"id=" + id}, r.fields...), ",")
-	if err := hub.Patch(ctx, &fss, patch); err != nil {
+	if err := hub.Patch(ctx, fss, patch); err != nil {
 		return fmt.Errorf("annotate %s: %w", key, err)
 	}
 	return nil

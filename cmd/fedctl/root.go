@@ -14,7 +14,8 @@ stateful services across member Kubernetes clusters, keeps one writable
 primary through failures and serves federated DNS.
 
 Join a member cluster with "fedctl join", remove it with "fedctl unjoin".
-Move a primary with "fedctl switchover"; promote a replica of a service whose
+See where a service's replicas run, its primary and DNS names with
+"fedctl status". Move a primary with "fedctl switchover"; promote a replica of a service whose
 primary is lost with "fedctl failover".
 
 It also runs a real local federation on one machine for development and
@@ -22,6 +23,6 @@ tests (fedctl testbed), built from the Go module proxy.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newTestbedCommand(), newJoinCommand(), newUnjoinCommand(), newSwitchoverCommand(), newFailoverCommand())
+	root.AddCommand(newTestbedCommand(), newJoinCommand(), newUnjoinCommand(), newStatusCommand(), newSwitchoverCommand(), newFailoverCommand())
 	return root
 }

@@ -51,6 +51,11 @@ func Start(ctx context.Context, cfg Config) (*Bed, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
+	// Programs running as another user (PostgreSQL as postgres) reach the
+	// volumes through the state folder, often made 0700 by os.MkdirTemp.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return nil, err
+	}
 	b := &Bed{
 		state:            State{Dir: dir, Binaries: cfg.Binaries, Detached: cfg.Detach},
 		sup:              supervisor{detach: cfg.Detach, exited: map[int]chan struct{}{}},
@@ -62,6 +67,9 @@ func Start(ctx context.Context, cfg Config) (*Bed, error) {
 	}
 	if b.out == nil {
 		b.out = io.Discard
+	}
+	if closed := closedAncestor(dir); closed != "" && len(cfg.Members) > 0 {
+		fmt.Fprintf(b.out, "testbed: warning: other users cannot enter %s, so programs running as another user (PostgreSQL as postgres) cannot reach the volumes\n", closed)
 	}
 	if err := b.start(ctx, cfg.Members); err != nil {
 		return nil, errors.Join(err, b.Close())
@@ -175,6 +183,7 @@ func (b *Bed) Clusters() []Cluster {
 	for i, c := range b.state.Clusters {
 		out[i] = c
 		out[i].Processes = append([]Process(nil), c.Processes...)
+		out[i].Extra = append([]Process(nil), c.Extra...)
 	}
 	return out
 }
@@ -216,13 +225,17 @@ func (b *Bed) PIDs() []int {
 }
 
 // processes lists the processes of the named clusters (all when names is
-// nil), controllers before API servers and etcd last: the stop order.
+// nil), added programs before controllers before API servers and etcd
+// last: the stop order.
 func (b *Bed) processes(names map[string]bool) []*Process {
 	var out []*Process
 	for i := range b.state.Clusters {
 		c := &b.state.Clusters[i]
 		if names != nil && !names[c.Name] {
 			continue
+		}
+		for j := len(c.Extra) - 1; j >= 0; j-- {
+			out = append(out, &c.Extra[j])
 		}
 		for j := len(c.Processes) - 1; j >= 0; j-- {
 			out = append(out, &c.Processes[j])
@@ -234,8 +247,9 @@ func (b *Bed) processes(names map[string]bool) []*Process {
 	return out
 }
 
-// Close stops every process of the bed and removes its state folder. It is
-// safe to call more than once.
+// Close stops every process of the bed, kills the PostgreSQL servers
+// working in the members' volumes and removes the state folder. It is safe
+// to call more than once.
 func (b *Bed) Close() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -251,6 +265,11 @@ func (b *Bed) Close() error {
 			errs = append(errs, err)
 		}
 	}
+	for _, c := range b.state.Clusters {
+		if err := killPostgres(b.VolumeDir(c.Name), b.stopTimeout); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if len(errs) > 0 {
 		_ = b.state.save()
 		return fmt.Errorf("testbed: stop: %w", errors.Join(errs...))
@@ -262,22 +281,38 @@ func (b *Bed) Close() error {
 	return nil
 }
 
-// StopCluster stops every process of one cluster, as in an outage of the
-// whole cluster; its objects stay in etcd.
+// StopCluster kills every process of one cluster with SIGKILL, as in an
+// outage of its whole region: the programs added with AddProcess, the
+// controllers and the API server, then the PostgreSQL servers working in
+// the cluster's volumes (see VolumeDir). It returns once they are all
+// gone. The cluster's objects stay in etcd and its volumes on disk.
 func (b *Bed) StopCluster(name string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if _, err := b.clusterLocked(name); err != nil {
 		return err
 	}
-	if err := b.sup.stop(b.processes(map[string]bool{name: true}), b.stopTimeout); err != nil {
+	if err := b.killCluster(name); err != nil {
 		return err
 	}
 	return b.state.save()
 }
 
-// StartCluster starts a stopped cluster again and waits until its API
-// server is ready and its nodes are Ready.
+// killCluster kills the cluster's processes, then, once nothing is left
+// to restart them, the PostgreSQL servers in its volumes.
+func (b *Bed) killCluster(name string) error {
+	ps := b.processes(map[string]bool{name: true})
+	if err := b.sup.kill(ps, ps); err != nil {
+		return fmt.Errorf("testbed: stop %s: %w", name, err)
+	}
+	return killPostgres(b.VolumeDir(name), b.stopTimeout)
+}
+
+// StartCluster starts a stopped cluster again: its API server, then its
+// controllers, and once its nodes are Ready the programs added with
+// AddProcess. It returns when they all run; it does not start PostgreSQL,
+// which is the member agent's job. A cluster that still runs is killed
+// first, as by StopCluster.
 func (b *Bed) StartCluster(ctx context.Context, name string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -286,7 +321,7 @@ func (b *Bed) StartCluster(ctx context.Context, name string) error {
 		return err
 	}
 	// Anything left of the cluster goes first, so that the restart is clean.
-	if err := b.sup.stop(b.processes(map[string]bool{name: true}), b.stopTimeout); err != nil {
+	if err := b.killCluster(name); err != nil {
 		return err
 	}
 	if err := b.sup.start(&c.Processes[0]); err != nil {
@@ -303,7 +338,15 @@ func (b *Bed) StartCluster(ctx context.Context, name string) error {
 	if err := b.state.save(); err != nil {
 		return err
 	}
-	return b.waitNodesReady(ctx, c)
+	if err := b.waitNodesReady(ctx, c); err != nil {
+		return err
+	}
+	for j := range c.Extra {
+		if err := b.sup.start(&c.Extra[j]); err != nil {
+			return err
+		}
+	}
+	return b.state.save()
 }
 
 func (b *Bed) clusterLocked(name string) (*Cluster, error) {

@@ -15,6 +15,16 @@
 //	bed, err := testbed.Start(ctx, cfg)
 //	defer bed.Close()
 //
+// Programs that belong to a cluster, such as the member agent, join it
+// with AddProcess: they are recorded in the state, started again by
+// StartCluster once the cluster's nodes are ready, and can be killed
+// (StopProcess), restarted (StartProcess) or frozen (PauseProcess) on their
+// own to inject faults. StopCluster is the outage of a whole region: it
+// kills the cluster's processes and the PostgreSQL servers whose data
+// directories are in its volumes (VolumeDir) with SIGKILL. PostgreSQL runs
+// as the postgres user, so the folders above the state folder must be
+// open to other users: os.MkdirTemp("", ...) is, t.TempDir() is not.
+//
 // Processes started for a test die with the test process (Linux parent-death
 // signal), so a failing, panicking or interrupted test leaks nothing. With
 // Config.Detach the processes outlive the caller (fedctl testbed up) and are

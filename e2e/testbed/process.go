@@ -1,7 +1,6 @@
 package testbed
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -22,6 +21,9 @@ type Process struct {
 	// stopped cluster can be started again, by another process too.
 	Path string   `json:"path"`
 	Args []string `json:"args"`
+	// Env holds "KEY=value" entries added to the environment the program
+	// inherits from the process that starts it; later entries win.
+	Env []string `json:"env,omitempty"`
 	// Log is the file that receives the program's output.
 	Log string `json:"log"`
 }
@@ -45,6 +47,9 @@ func (s *supervisor) start(p *Process) error {
 	defer logf.Close()
 	cmd := exec.Command(p.Path, p.Args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
+	if len(p.Env) > 0 {
+		cmd.Env = append(os.Environ(), p.Env...)
+	}
 	if s.detach {
 		// A session of its own: the process survives the caller and its
 		// terminal.
@@ -89,13 +94,25 @@ func (s *supervisor) stop(ps []*Process, timeout time.Duration) error {
 	var live []*Process
 	for _, p := range ps {
 		if s.running(p) {
-			_ = syscall.Kill(p.PID, syscall.SIGTERM)
+			s.signal(p, syscall.SIGTERM)
+			// A paused process handles SIGTERM only once it runs again.
+			s.signal(p, syscall.SIGCONT)
 			live = append(live, p)
 		}
 	}
-	live = s.waitExit(live, timeout)
-	for _, p := range live {
-		_ = syscall.Kill(p.PID, syscall.SIGKILL)
+	return s.kill(s.waitExit(live, timeout), ps)
+}
+
+// kill sends SIGKILL to every running process of victims and waits for
+// them to exit. It then forgets the PIDs of the processes of ps (which
+// include victims) that no longer run.
+func (s *supervisor) kill(victims, ps []*Process) error {
+	var live []*Process
+	for _, p := range victims {
+		if s.running(p) {
+			s.signal(p, syscall.SIGKILL)
+			live = append(live, p)
+		}
 	}
 	live = s.waitExit(live, 5*time.Second)
 	var errs []error
@@ -109,6 +126,15 @@ func (s *supervisor) stop(ps []*Process, timeout time.Duration) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// signal sends sig to p's process group, so that helpers the program ran
+// get it too; every process the supervisor starts leads its own group. A
+// program that left its group gets the signal alone.
+func (s *supervisor) signal(p *Process, sig syscall.Signal) {
+	if err := syscall.Kill(-p.PID, sig); err != nil {
+		_ = syscall.Kill(p.PID, sig)
+	}
 }
 
 // waitExit polls until every process has exited or timeout passes and
@@ -132,12 +158,7 @@ func (s *supervisor) waitExit(ps []*Process, timeout time.Duration) []*Process {
 // pidRuns reports whether pid is a live (not zombie) process running the
 // program at path.
 func pidRuns(pid int, path string) bool {
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	// The state follows the parenthesised command name: "pid (comm) S ...".
-	if i := bytes.LastIndexByte(stat, ')'); i < 0 || i+2 >= len(stat) || stat[i+2] == 'Z' || stat[i+2] == 'X' {
+	if st, ok := readProcStat(pid); !ok || !st.live() {
 		return false
 	}
 	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")

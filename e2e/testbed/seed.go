@@ -30,6 +30,9 @@ func (b *Bed) seedMember(ctx context.Context, c *Cluster) error {
 	if c.Hub {
 		return nil
 	}
+	if err := makeVolumes(b.VolumeDir(c.Name), b.volumesPerMember); err != nil {
+		return fmt.Errorf("%s: %w", c.Name, err)
+	}
 	cs, err := clientset(c)
 	if err != nil {
 		return err
@@ -79,7 +82,7 @@ func (b *Bed) seedMember(ctx context.Context, c *Cluster) error {
 				AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
 				StorageClassName: StorageClassName,
 				PersistentVolumeSource: corev1.PersistentVolumeSource{
-					HostPath: &corev1.HostPathVolumeSource{Path: filepath.Join(b.state.Dir, "pv", c.Name, itoa(i))},
+					HostPath: &corev1.HostPathVolumeSource{Path: filepath.Join(b.VolumeDir(c.Name), itoa(i))},
 				},
 			},
 		}

@@ -45,6 +45,9 @@ type Cluster struct {
 	PodCIDR string `json:"podCIDR,omitempty"`
 	// Processes are the API server first, then the controllers.
 	Processes []Process `json:"processes"`
+	// Extra are the programs added to the cluster with AddProcess, started
+	// once its API server and nodes are ready.
+	Extra []Process `json:"extra,omitempty"`
 }
 
 // save writes the state file atomically.
