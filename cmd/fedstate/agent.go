@@ -32,6 +32,7 @@ type agentOptions struct {
 	pg            postgres.Config
 	kubeconfig    string
 	replNetworks  []string
+	clientNets    []string
 	replPassFile  string
 	noWatchdog    bool
 	metricsListen string
@@ -109,6 +110,8 @@ the hub. Metrics are served on --metrics-listen at /metrics.`,
 	f.StringVar(&o.pg.ReplicationUser, "replication-user", o.pg.ReplicationUser, "role standbys connect as")
 	f.StringVar(&o.replPassFile, "replication-password-file", "", "file holding the replication role's password (none: replication is trusted from --replication-networks, loopback only)")
 	f.StringSliceVar(&o.replNetworks, "replication-networks", []string{"127.0.0.0/8", "::1/128"}, "client networks allowed to connect for replication")
+	f.StringSliceVar(&o.clientNets, "client-networks", nil, "networks applications may connect from over TCP (none: Unix socket only)")
+	f.StringVar(&o.pg.ClientAuth, "client-auth", "scram-sha-256", "how those applications authenticate: scram-sha-256, or trust (loopback test federations only)")
 	f.BoolVar(&o.pg.NoSync, "pg-no-sync", false, "skip the flush to disk of initdb, base backups and rewinds (throwaway test servers only)")
 	f.StringVar(&o.metricsListen, "metrics-listen", "", "address of the Prometheus /metrics endpoint and /healthz (empty: none)")
 	f.StringVar(&o.gossipListen, "gossip-listen", "127.0.0.1:0", "UDP and TCP address of the gossip pool")
@@ -132,6 +135,13 @@ func runAgent(ctx context.Context, o *agentOptions, logOut io.Writer) error {
 			return fmt.Errorf("--replication-networks %q: %w", s, err)
 		}
 		o.pg.ReplicationNetworks = append(o.pg.ReplicationNetworks, p)
+	}
+	for _, s := range o.clientNets {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return fmt.Errorf("--client-networks %q: %w", s, err)
+		}
+		o.pg.ClientNetworks = append(o.pg.ClientNetworks, p)
 	}
 	if o.replPassFile != "" {
 		b, err := os.ReadFile(o.replPassFile)

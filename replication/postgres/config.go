@@ -50,6 +50,14 @@ type Config struct {
 	// ReplicationNetworks are the client networks allowed to connect as
 	// ReplicationUser (pg_hba.conf).
 	ReplicationNetworks []netip.Prefix
+	// ClientNetworks are the networks applications may connect from over
+	// TCP, to any database as any role, authenticated by ClientAuth. None:
+	// clients reach the server through its Unix socket only.
+	ClientNetworks []netip.Prefix
+	// ClientAuth is how those clients authenticate: "scram-sha-256" (the
+	// default when empty; the roles need passwords) or "trust", which
+	// Validate only allows from loopback ClientNetworks.
+	ClientAuth string
 	// MaxWALSenders is max_wal_senders: standbys, base backups and rewinds
 	// connected at once.
 	MaxWALSenders int
@@ -201,6 +209,17 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("replicationNetworks[%d]: invalid prefix", i))
 		case c.ReplicationPassword == "" && !n.Addr().IsLoopback():
 			errs = append(errs, fmt.Errorf("replicationNetworks[%d] %v: trusted (no replicationPassword) replication is only allowed from loopback", i, n))
+		}
+	}
+	if c.ClientAuth != "" && c.ClientAuth != "scram-sha-256" && c.ClientAuth != "trust" {
+		errs = append(errs, fmt.Errorf("clientAuth %q: must be scram-sha-256 or trust", c.ClientAuth))
+	}
+	for i, n := range c.ClientNetworks {
+		switch {
+		case !n.IsValid():
+			errs = append(errs, fmt.Errorf("clientNetworks[%d]: invalid prefix", i))
+		case c.ClientAuth == "trust" && !n.Addr().IsLoopback():
+			errs = append(errs, fmt.Errorf("clientNetworks[%d] %v: trusted clients are only allowed from loopback", i, n))
 		}
 	}
 	if strings.ContainsAny(c.ReplicationPassword, "\n\x00") {

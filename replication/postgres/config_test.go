@@ -104,4 +104,15 @@ func TestSettingsFiles(t *testing.T) {
 	if scram := hbaRules(cfg); strings.Contains(scram, "127.0.0.0/8\ttrust") || !strings.Contains(scram, "127.0.0.0/8\tscram-sha-256") {
 		t.Errorf("pg_hba.conf with a password:\n%s", scram)
 	}
+	if strings.Contains(hbaRules(cfg), "host\tall\tall") {
+		t.Errorf("pg_hba.conf lets clients in over TCP without ClientNetworks:\n%s", hbaRules(cfg))
+	}
+	cfg.ClientNetworks = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+	if rules := hbaRules(cfg); !strings.Contains(rules, "host\tall\tall\t10.0.0.0/8\tscram-sha-256\n") {
+		t.Errorf("pg_hba.conf with client networks:\n%s", rules)
+	}
+	cfg.ClientAuth = "trust"
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "clientNetworks[0]") {
+		t.Errorf("trusted clients from 10.0.0.0/8: %v, want clientNetworks[0] refused", err)
+	}
 }

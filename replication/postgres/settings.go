@@ -90,6 +90,13 @@ func hbaRules(c Config) string {
 			fmt.Fprintf(&b, "host\t%s\t%s\t%s\t%s\n", db, c.ReplicationUser, n.Masked(), method)
 		}
 	}
+	clients := c.ClientAuth
+	if clients == "" {
+		clients = "scram-sha-256"
+	}
+	for _, n := range c.ClientNetworks {
+		fmt.Fprintf(&b, "host\tall\tall\t%s\t%s\n", n.Masked(), clients)
+	}
 	return b.String()
 }
 
