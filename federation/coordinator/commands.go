@@ -66,7 +66,8 @@ func empty(r *failover.Replica) bool {
 
 // seeds returns Seed commands for the replicas that joined after the
 // primary was committed (scaled up) and were never told anything: no
-// command, no data. The machine commands followers when a primary is
+// command, no data; and for replicas whose ordinal moved to another
+// cluster since their last command. The machine commands followers when a primary is
 // committed; these came later.
 func seeds(s *failover.State, svc string, have map[int]coord.Command, at time.Time) map[int]coord.Command {
 	ph := s.Phase
@@ -77,7 +78,11 @@ func seeds(s *failover.State, svc string, have map[int]coord.Command, at time.Ti
 	for i := range s.Replicas {
 		r := &s.Replicas[i]
 		n, ok := ordinalOf(svc, r.Name)
-		if _, told := have[n]; !ok || told || r.Name == s.Primary || !empty(r) {
+		cmd, told := have[n]
+		// An ordinal the hub moved to another cluster starts there without
+		// data: the agent of its new cluster seeds it.
+		moved := told && r.Cluster != "" && cmd.Cluster != r.Cluster
+		if !ok || r.Name == s.Primary || (told && !moved) || (!moved && !empty(r)) {
 			continue
 		}
 		c := coord.Command{Kind: coord.CommandSeed, Epoch: int64(s.Epoch)}

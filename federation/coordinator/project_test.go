@@ -77,15 +77,20 @@ func TestCommandFor(t *testing.T) {
 
 func TestSeeds(t *testing.T) {
 	s := failedOver()
-	have := map[int]coord.Command{0: {}, 1: {}, 2: {}}
+	have := map[int]coord.Command{0: {Cluster: "eu-1"}, 1: {Cluster: "eu-2"}, 2: {Cluster: "us-1"}}
 	got := seeds(&s, "db", have, t0)
 	want := map[int]coord.Command{3: {Kind: coord.CommandSeed, Epoch: 5, Primary: 1, Cluster: "us-1", Issued: t0}}
 	if !maps.Equal(got, want) {
 		t.Errorf("seeds %v, want %v", got, want)
 	}
-	have[3] = coord.Command{}
+	have[3] = coord.Command{Cluster: "us-1"}
 	if got := seeds(&s, "db", have, t0); len(got) != 0 {
 		t.Errorf("a replica told already is seeded again: %v", got)
+	}
+	have[2] = coord.Command{Kind: coord.CommandFollow, Cluster: "eu-1"} // its ordinal moved to us-1 since
+	want = map[int]coord.Command{2: {Kind: coord.CommandSeed, Epoch: 5, Primary: 1, Cluster: "us-1", Issued: t0}}
+	if got := seeds(&s, "db", have, t0); !maps.Equal(got, want) {
+		t.Errorf("seeds after a move %v, want %v", got, want)
 	}
 	s.Phase = failover.Phase{Name: failover.PrimaryLost}
 	if got := seeds(&s, "db", map[int]coord.Command{}, t0); len(got) != 0 {

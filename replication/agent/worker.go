@@ -90,8 +90,17 @@ func (w *worker) step(ctx context.Context) bool {
 	mine := ok && cmd.Cluster == w.a.cfg.Cluster
 	pod := w.a.pod(w.key)
 	if !mine || pod == nil {
-		w.stopServer(ctx, mine)
-		return !mine && w.drv == nil
+		w.stopServer(ctx)
+		if !mine && w.drv == nil {
+			if sess := w.a.sess(); sess != nil {
+				if err := sess.Withdraw(ctx, w.key.svc, w.key.n); err != nil {
+					w.fail("withdraw the report", err)
+					return false
+				}
+			}
+			return true
+		}
+		return false
 	}
 	spec, err := w.a.replicaSpec(ctx, pod)
 	if err != nil {
@@ -99,7 +108,7 @@ func (w *worker) step(ctx context.Context) bool {
 		return false
 	}
 	if w.drv == nil || w.spec != spec {
-		w.stopServer(ctx, true)
+		w.stopServer(ctx)
 		drv, err := w.a.newDriver(spec)
 		if err != nil {
 			w.fail("configure the replica's server", err)
@@ -388,7 +397,7 @@ func (w *worker) report(ctx context.Context, cmd coord.Command) {
 
 // stopServer stops the replica's server when its pod is gone or its
 // command went elsewhere, releasing its primary lease once it is down.
-func (w *worker) stopServer(ctx context.Context, keepWorker bool) {
+func (w *worker) stopServer(ctx context.Context) {
 	if w.drv == nil {
 		return
 	}
@@ -407,7 +416,6 @@ func (w *worker) stopServer(ctx context.Context, keepWorker bool) {
 	}
 	_ = os.Remove(w.deadlinePath())
 	w.drv, w.done = nil, nil
-	_ = keepWorker
 }
 
 // fail logs err unless it is the same as last time.

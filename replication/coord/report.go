@@ -40,3 +40,24 @@ func (a *Agent) Report(ctx context.Context, svc Service, replica int, r Report) 
 	}
 	return nil
 }
+
+// Withdraw deletes the report of replica of svc if this agent's session
+// wrote it: the replica no longer runs in the agent's cluster (its ordinal
+// moved, or the service shrank), so its last position must not be taken
+// for the data of the replica's next home.
+func (a *Agent) Withdraw(ctx context.Context, svc Service, replica int) error {
+	if err := a.alive(); err != nil {
+		return err
+	}
+	key := a.store.key(ReportKey(svc, replica))
+	rctx, cancel := a.store.requestCtx(ctx)
+	defer cancel()
+	_, err := a.store.cli.Txn(rctx).
+		If(clientv3.Compare(clientv3.LeaseValue(key), "=", a.k.id)).
+		Then(clientv3.OpDelete(key)).
+		Commit()
+	if err != nil {
+		return fmt.Errorf("withdraw the report of %s replica %d: %w", svc, replica, err)
+	}
+	return nil
+}

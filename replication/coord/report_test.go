@@ -121,6 +121,19 @@ func TestStartAgentTakeOver(t *testing.T) {
 	if r, ok := snap.Reports[3]; !ok || r.Position != 9 {
 		t.Fatalf("report of the previous run after two TTLs: %+v, %v; want it kept by the new run", r, ok)
 	}
+	other := startAgent(t, st, "agent-us")
+	if err := other.Withdraw(t.Context(), svc1, 3); err != nil {
+		t.Fatal(err)
+	}
+	if snap, err := st.Snapshot(t.Context(), svc1); err != nil || len(snap.Reports) != 1 {
+		t.Fatalf("another agent withdrew the report: %+v, %v", snap.Reports, err)
+	}
+	if err := b.Withdraw(t.Context(), svc1, 3); err != nil {
+		t.Fatal(err)
+	}
+	if snap, err := st.Snapshot(t.Context(), svc1); err != nil || len(snap.Reports) != 0 {
+		t.Fatalf("reports after Withdraw: %+v, %v; want none", snap.Reports, err)
+	}
 	if err := b.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
