@@ -1,0 +1,246 @@
+package failover
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"testing"
+	"time"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/fedstate/fedstate/federation/api/v1alpha1"
+)
+
+// traffic is a writer and a writability sampler running against a service
+// for the length of a test.
+type traffic struct {
+	w    *writer
+	wr   *writability
+	stop context.CancelFunc
+}
+
+// startTraffic starts writing through DNS and sampling the replicas, and
+// waits for some acknowledged rows.
+func startTraffic(t *testing.T, fss *v1alpha1.FederatedStatefulSet) *traffic {
+	t.Helper()
+	ctx, stop := context.WithCancel(t.Context())
+	t.Cleanup(stop)
+	addrs := replicaAddrs(ctx, fss.Name)
+	tr := &traffic{w: &writer{service: fss.Name}, wr: &writability{}, stop: stop}
+	go tr.w.run(ctx)
+	go tr.wr.watch(ctx, func() []netip.Addr { return addrs })
+	waitFor(t, 30*time.Second, "rows acknowledged", func() error {
+		if n := len(tr.w.ackedRows()); n < 10 {
+			return fmt.Errorf("%w: %d rows", errNotYet, n)
+		}
+		return nil
+	})
+	return tr
+}
+
+// check stops the traffic and fails the test if two replicas were
+// writable at once or an acknowledged row is missing on the primary now.
+func (tr *traffic) check(t *testing.T, name string) {
+	t.Helper()
+	tr.stop()
+	time.Sleep(200 * time.Millisecond)
+	tr.wr.mu.Lock()
+	if len(tr.wr.overlaps) > 0 {
+		t.Errorf("two writable primaries at %d of %d samples: %v", len(tr.wr.overlaps), tr.wr.samples, tr.wr.overlaps)
+	}
+	samples := tr.wr.samples
+	tr.wr.mu.Unlock()
+	fss, err := getService(t.Context(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	have, err := rowsAt(t.Context(), primaryAddr(fss))
+	if err != nil {
+		t.Fatal(err)
+	}
+	acked := tr.w.ackedRows()
+	for _, id := range acked {
+		if !have[id] {
+			t.Errorf("acknowledged row %d is missing on the primary", id)
+		}
+	}
+	t.Logf("%d rows acknowledged and present, %d client errors, %d writability samples without overlap", len(acked), tr.w.errs, samples)
+}
+
+// waitPrimary waits for a committed primary newer than epoch that the
+// accept function likes, and returns the service then.
+func waitPrimary(t *testing.T, name string, epoch int64, accept func(*v1alpha1.PrimaryStatus) bool) *v1alpha1.FederatedStatefulSet {
+	t.Helper()
+	var out *v1alpha1.FederatedStatefulSet
+	waitFor(t, 2*time.Minute, "a new primary", func() error {
+		cur, err := getService(t.Context(), name)
+		if err != nil {
+			return err
+		}
+		p := cur.Status.Primary
+		if p == nil || p.Epoch <= epoch || !accept(p) {
+			return fmt.Errorf("%w: primary %+v", errNotYet, p)
+		}
+		out = cur
+		return nil
+	})
+	return out
+}
+
+// TestSwitchover moves the primary to another region on request, while a
+// client writes: the request succeeds, nothing acknowledged is lost, the
+// old primary follows the new one.
+func TestSwitchover(t *testing.T) {
+	fss := startService(t, postgresService("switch", 3, 1, "eu-west"))
+	old := *fss.Status.Primary
+	tr := startTraffic(t, fss)
+	patch := client.MergeFrom(fss.DeepCopy())
+	fss.Annotations = map[string]string{v1alpha1.AnnotationSwitchover: "id=move-1,to=us-east"}
+	if err := hubc.Patch(t.Context(), fss, patch); err != nil {
+		t.Fatal(err)
+	}
+	asked := time.Now()
+	cur := waitPrimary(t, fss.Name, old.Epoch, func(p *v1alpha1.PrimaryStatus) bool { return p.Cluster == "us-1" })
+	t.Logf("switchover to %s-%d in us-1 committed %v after the request", fss.Name, cur.Status.Primary.Ordinal, time.Since(asked).Round(10*time.Millisecond))
+	waitFor(t, time.Minute, "the request Succeeded and the old primary following", func() error {
+		cur, err := getService(t.Context(), fss.Name)
+		if err != nil {
+			return err
+		}
+		var phase string
+		for _, r := range cur.Status.Requests {
+			if r.ID == "move-1" {
+				phase = string(r.Phase)
+			}
+		}
+		if phase != "Succeeded" {
+			return fmt.Errorf("%w: request phase %q", errNotYet, phase)
+		}
+		for _, r := range cur.Status.ReplicaStatuses {
+			if r.Ordinal == old.Ordinal && r.Role != v1alpha1.RoleSyncStandby && r.Role != v1alpha1.RoleAsyncReplica {
+				return fmt.Errorf("%w: old primary's role %s", errNotYet, r.Role)
+			}
+		}
+		return nil
+	})
+	if h := cur.Status.FailoverHistory; len(h) == 0 || h[0].DataLossBytes == nil || *h[0].DataLossBytes != 0 {
+		t.Errorf("switchover history %+v, want a record without data loss", h)
+	}
+	tr.check(t, fss.Name)
+}
+
+// TestPartitionSelfFence cuts the primary's region off the federation
+// etcd while it keeps running and serving clients: its agent fences the
+// primary before the lease can expire, another region's replica is
+// promoted, and when the partition heals the old primary follows.
+func TestPartitionSelfFence(t *testing.T) {
+	fss := startService(t, postgresService("part", 3, 1, "eu-west"))
+	old := *fss.Status.Primary
+	oldAddr := primaryAddr(fss)
+	tr := startTraffic(t, fss)
+	p := proxies[old.Cluster]
+	p.Partition()
+	cut := time.Now()
+	t.Cleanup(p.Heal)
+	waitFor(t, 2*leaseTTL, "the cut-off primary fenced", func() error {
+		if ok, err := isWritable(t.Context(), oldAddr); err != nil || ok {
+			return fmt.Errorf("%w: writable %v, %v", errNotYet, ok, err)
+		}
+		return nil
+	})
+	fenced := time.Since(cut)
+	cur := waitPrimary(t, fss.Name, old.Epoch, func(p *v1alpha1.PrimaryStatus) bool { return p.Cluster != old.Cluster })
+	t.Logf("primary fenced itself %v after the cut (lease TTL %v); %s-%d promoted in %s %v after the cut",
+		fenced.Round(10*time.Millisecond), leaseTTL, fss.Name, cur.Status.Primary.Ordinal, cur.Status.Primary.Cluster, time.Since(cut).Round(10*time.Millisecond))
+	if fenced >= leaseTTL {
+		t.Errorf("fenced %v after the cut, not before the lease TTL %v", fenced, leaseTTL)
+	}
+	p.Heal()
+	waitFor(t, 2*time.Minute, "the old primary following the new one", func() error {
+		cur, err := getService(t.Context(), fss.Name)
+		if err != nil {
+			return err
+		}
+		for _, r := range cur.Status.ReplicaStatuses {
+			if r.Ordinal == old.Ordinal && r.Role != v1alpha1.RoleSyncStandby && r.Role != v1alpha1.RoleAsyncReplica {
+				return fmt.Errorf("%w: old primary's role %s", errNotYet, r.Role)
+			}
+		}
+		return nil
+	})
+	tr.check(t, fss.Name)
+}
+
+// TestAgentRestart kills the agent of the primary's cluster and starts it
+// again at once: it takes its session and the primary lease over, the
+// primary stays writable and no failover happens.
+func TestAgentRestart(t *testing.T) {
+	fss := startService(t, postgresService("restart", 3, 1, "eu-west"))
+	old := *fss.Status.Primary
+	tr := startTraffic(t, fss)
+	if err := bed.StopProcess(old.Cluster, "fedstate-agent"); err != nil {
+		t.Fatal(err)
+	}
+	if err := bed.StartProcess(old.Cluster, "fedstate-agent"); err != nil {
+		t.Fatal(err)
+	}
+	acked := len(tr.w.ackedRows())
+	time.Sleep(3 * leaseTTL)
+	cur, err := getService(t.Context(), fss.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := cur.Status.Primary; p == nil || p.Epoch != old.Epoch || p.Ordinal != old.Ordinal {
+		t.Errorf("primary after the agent restart %+v, want %+v unchanged", p, old)
+	}
+	if n := len(tr.w.ackedRows()); n <= acked {
+		t.Errorf("no write acknowledged in the %v after the restart", 3*leaseTTL)
+	}
+	tr.check(t, fss.Name)
+}
+
+// TestAgentPaused stops the primary's agent (SIGSTOP) past the lease TTL:
+// the fence watchdog stops the primary before the lease expires, another
+// replica is promoted; resumed, the agent finds its lease gone and the old
+// primary follows.
+func TestAgentPaused(t *testing.T) {
+	fss := startService(t, postgresService("paused", 3, 1, "eu-west"))
+	old := *fss.Status.Primary
+	oldAddr := primaryAddr(fss)
+	tr := startTraffic(t, fss)
+	if err := bed.PauseProcess(old.Cluster, "fedstate-agent"); err != nil {
+		t.Fatal(err)
+	}
+	paused := time.Now()
+	t.Cleanup(func() { _ = bed.ResumeProcess(old.Cluster, "fedstate-agent") })
+	waitFor(t, 2*leaseTTL, "the watchdog stopping the primary", func() error {
+		if ok, err := isWritable(t.Context(), oldAddr); err == nil && ok {
+			return fmt.Errorf("%w: still writable", errNotYet)
+		}
+		return nil
+	})
+	stopped := time.Since(paused)
+	cur := waitPrimary(t, fss.Name, old.Epoch, func(*v1alpha1.PrimaryStatus) bool { return true })
+	t.Logf("watchdog stopped the primary %v after the pause; %s-%d promoted %v after it", stopped.Round(10*time.Millisecond),
+		fss.Name, cur.Status.Primary.Ordinal, time.Since(paused).Round(10*time.Millisecond))
+	if stopped >= leaseTTL {
+		t.Errorf("primary writable %v after its agent paused, past the lease TTL %v", stopped, leaseTTL)
+	}
+	if err := bed.ResumeProcess(old.Cluster, "fedstate-agent"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 2*time.Minute, "the old primary following the new one", func() error {
+		cur, err := getService(t.Context(), fss.Name)
+		if err != nil {
+			return err
+		}
+		for _, r := range cur.Status.ReplicaStatuses {
+			if r.Ordinal == old.Ordinal && r.Role != v1alpha1.RoleSyncStandby && r.Role != v1alpha1.RoleAsyncReplica {
+				return fmt.Errorf("%w: old primary's role %s", errNotYet, r.Role)
+			}
+		}
+		return nil
+	})
+	tr.check(t, fss.Name)
+}
