@@ -138,7 +138,7 @@ func runStatus(cmd *cobra.Command, o *statusOptions, arg string) error {
 // refuses one that is not a sequence of DNS-1123 labels.
 func canonicalZone(zone string) (string, error) {
 	if zone == "" {
-		return "", fmt.Errorf("--zone %q: want a domain name such as fedstate.local.", zone)
+		return "", fmt.Errorf("--zone %q: want a domain name such as fedstate.local", zone)
 	}
 	z := strings.ToLower(zone)
 	if !strings.HasSuffix(z, ".") {
@@ -149,7 +149,7 @@ func canonicalZone(zone string) (string, error) {
 	}
 	for _, l := range strings.Split(strings.TrimSuffix(z, "."), ".") {
 		if !dnsserver.IsLabel(l) {
-			return "", fmt.Errorf("--zone %q: want a domain name such as fedstate.local.", zone)
+			return "", fmt.Errorf("--zone %q: want a domain name such as fedstate.local", zone)
 		}
 	}
 	return z, nil
