@@ -64,6 +64,10 @@ func serverSettings(c Config) string {
 		line("max_slot_wal_keep_size", fmt.Sprintf("%dMB", c.MaxSlotWALKeepSize))
 	}
 	line("recovery_target_timeline", "latest")
+	// A standby whose primary died retries its connection after this
+	// (default 5 s); after a failover the new primary's synchronous
+	// commits wait for a standby to reconnect, so retry quickly.
+	line("wal_retrieve_retry_interval", "500ms")
 	line("unix_socket_permissions", "0700")
 	for _, name := range slices.Sorted(maps.Keys(c.Settings)) {
 		line(name, c.Settings[name])
