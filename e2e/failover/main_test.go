@@ -148,7 +148,7 @@ func run(m *testing.M) int {
 		return fail(err)
 	}
 	if err := bed.AddProcess(testbed.HubName, testbed.ProcessSpec{Name: "fedstate-dns", Path: fedstate, Args: []string{
-		"dns", "--etcd-endpoints", etcdURL, "--listen", dnsAddr, "--region", "eu-west",
+		"dns", "--etcd-endpoints", etcdURL, "--listen", dnsAddr, "--region", "eu-west", "--metrics-listen", "",
 	}}); err != nil {
 		return fail(err)
 	}
