@@ -21,8 +21,10 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/fedstate/fedstate/config"
+	"github.com/fedstate/fedstate/federation/coordinator"
 	"github.com/fedstate/fedstate/federation/hub"
 	"github.com/fedstate/fedstate/federation/membership"
+	"github.com/fedstate/fedstate/federation/statefulset"
 	"github.com/fedstate/fedstate/replication/coord"
 )
 
@@ -207,21 +209,25 @@ func runHub(ctx context.Context, cfg config.Hub, rc *rest.Config, logOut io.Writ
 	if err != nil {
 		return fmt.Errorf("create the hub manager: %w", err)
 	}
-	if _, err := hub.Setup(mgr, cfg); err != nil {
-		return err
-	}
+	var store *coord.Store
+	var gate statefulset.DataGate
 	if cfg.Failover.Enabled {
 		ccfg := hub.CoordConfig(cfg.Failover.Etcd)
 		ccfg.Logger = zap.NewNop()
-		store, err := coord.Connect(ctx, ccfg)
-		if err != nil {
+		if store, err = coord.Connect(ctx, ccfg); err != nil {
 			return fmt.Errorf("connect to the federation etcd: %w", err)
 		}
 		defer store.Close()
+		gate = coordinator.DataGate{Store: store}
+		log.Info("Coordinating failovers", "etcd", strings.Join(store.Endpoints(), ","), "embedded", len(ccfg.Endpoints) == 0)
+	}
+	if _, err := hub.Setup(mgr, cfg, gate); err != nil {
+		return err
+	}
+	if store != nil {
 		if _, err := hub.SetupFailover(mgr, cfg, store); err != nil {
 			return err
 		}
-		log.Info("Coordinating failovers", "etcd", strings.Join(store.Endpoints(), ","), "embedded", len(ccfg.Endpoints) == 0)
 	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return err

@@ -34,8 +34,12 @@ func Scheme() (*runtime.Scheme, error) {
 }
 
 // Setup adds the member registry and the hub's controllers to mgr, whose
-// scheme must include Scheme's kinds, and returns the registry.
-func Setup(mgr ctrl.Manager, cfg config.Hub) (*members.Registry, error) {
+// scheme must include Scheme's kinds, and returns the registry. gate ties
+// ordinal moves to the replicas' data; nil is statefulset.Immediate.
+func Setup(mgr ctrl.Manager, cfg config.Hub, gate statefulset.DataGate) (*members.Registry, error) {
+	if gate == nil {
+		gate = statefulset.Immediate{}
+	}
 	recorder := mgr.GetEventRecorder(EventSource)
 	registry, err := members.New(cfg.Members, mgr.GetClient(), mgr.GetScheme(), recorder)
 	if err != nil {
@@ -51,7 +55,7 @@ func Setup(mgr ctrl.Manager, cfg config.Hub) (*members.Registry, error) {
 		APIReader:       mgr.GetAPIReader(),
 		Members:         registry,
 		MemberEvents:    registry.Events(),
-		Gate:            statefulset.Immediate{},
+		Gate:            gate,
 		Recorder:        recorder,
 		DeletionTimeout: cfg.Services.DeletionTimeout,
 		Workers:         cfg.Services.Workers,

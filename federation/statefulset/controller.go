@@ -43,14 +43,21 @@ type Members interface {
 	LiveReader(cluster string) (client.Reader, error)
 }
 
-// DataGate decides when a moved replica's data is ready in its new
-// cluster; the destination slice only grows to include the ordinal after
-// it says so. Replication fills this in; Immediate needs no data.
+// DataGate ties ordinal moves to the replicas' data. The destination
+// slice only grows to include a moved ordinal once DataReady says the data
+// can be brought there, and the move is over only once Seeded says the
+// replica holds it: with maxConcurrentMoves 1, no second replica leaves
+// its cluster while the first is still without data. The failover
+// coordinator's gate serves PrimaryReplica services; Immediate needs no
+// data. Methods may block until ctx's deadline and must be safe for
+// concurrent use.
 type DataGate interface {
-	// DataReady reports whether ordinal's data is ready in cluster to.
-	// It may block until ctx's deadline and must be safe for concurrent
-	// use.
+	// DataReady reports whether ordinal's data can be brought to cluster
+	// to now, its pod having left cluster from.
 	DataReady(ctx context.Context, fss *v1alpha1.FederatedStatefulSet, ordinal int, from, to string) (bool, error)
+	// Seeded reports whether the replica of ordinal holds its data in
+	// cluster to.
+	Seeded(ctx context.Context, fss *v1alpha1.FederatedStatefulSet, ordinal int, to string) (bool, error)
 }
 
 // Immediate is the DataGate of services whose replicas bring no data
@@ -59,6 +66,11 @@ type Immediate struct{}
 
 // DataReady always says yes.
 func (Immediate) DataReady(context.Context, *v1alpha1.FederatedStatefulSet, int, string, string) (bool, error) {
+	return true, nil
+}
+
+// Seeded always says yes.
+func (Immediate) Seeded(context.Context, *v1alpha1.FederatedStatefulSet, int, string) (bool, error) {
 	return true, nil
 }
 

@@ -140,12 +140,23 @@ func (r *Reconciler) plan(ctx context.Context, fss *v1alpha1.FederatedStatefulSe
 		Occupied: map[int][]string{}, DataReady: map[int]bool{}, Ready: map[int]bool{},
 		Budget: int(max(fss.Spec.Placement.MaxConcurrentMoves, 1)),
 	}
+	moving := map[int]string{}
+	for _, mv := range moves {
+		moving[mv.Ordinal] = mv.To
+	}
 	for _, name := range slices.Sorted(maps.Keys(p.members)) {
 		m := p.members[name]
 		for k, pod := range m.pods {
 			step.Occupied[k] = append(step.Occupied[k], name)
 			if p.current[name].has(k) && podReady(pod) {
 				step.Ready[k] = true
+				if to, ok := moving[k]; ok && to == name {
+					seeded, err := r.Gate.Seeded(ctx, fss, k, name)
+					if err != nil {
+						ctrl.LoggerFrom(ctx).Error(err, "Data gate failed", "ordinal", k, "to", name)
+					}
+					step.Ready[k] = seeded && err == nil
+				}
 			}
 		}
 		if !m.settled(r.appliedGeneration(name, fss)) {

@@ -122,7 +122,7 @@ func run(m *testing.M) int {
 	if err != nil {
 		return fail(err)
 	}
-	if _, err := hub.Setup(mgr, hcfg); err != nil {
+	if _, err := hub.Setup(mgr, hcfg, nil); err != nil {
 		return fail(err)
 	}
 	done := make(chan error, 1)
