@@ -114,13 +114,15 @@ func TestRegionLossSync(t *testing.T) {
 		return nil
 	})
 	newAddr := primaryAddr(promoted)
-	waitFor(t, time.Minute, "DNS names the new primary and a write succeeds through it", func() error {
-		addr, err := lookupPrimary(fss.Name)
-		if err != nil {
-			return err
-		}
-		if addr != newAddr {
-			return fmt.Errorf("%w: DNS says %v, the new primary is %v", errNotYet, addr, newAddr)
+	waitFor(t, time.Minute, "every region's DNS server names the new primary and a write succeeds through it", func() error {
+		for _, server := range dnsAddrs {
+			addr, err := lookupPrimaryAt(server, fss.Name)
+			if err != nil {
+				return err
+			}
+			if addr != newAddr {
+				return fmt.Errorf("%w: DNS server %s says %v, the new primary is %v", errNotYet, server, addr, newAddr)
+			}
 		}
 		if n := len(w.ackedRows()); n <= len(ackedBefore) {
 			return fmt.Errorf("%w: no write acknowledged since the outage", errNotYet)

@@ -2,7 +2,13 @@ package failover
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
 	"net/netip"
 	"testing"
 	"time"
@@ -95,6 +101,26 @@ func TestSwitchover(t *testing.T) {
 	fss := startService(t, postgresService("switch", 3, 1, "eu-west"))
 	old := *fss.Status.Primary
 	tr := startTraffic(t, fss)
+	// Every region's DNS server, sampled during the switchover, may name
+	// the old primary with the old epoch or the new one with the new
+	// epoch, never a mix: the record flips with the epoch commit.
+	dctx, stopDNS := context.WithCancel(t.Context())
+	seen := map[string]int{}
+	var seenMu sync.Mutex
+	dnsDone := make(chan struct{})
+	go func() {
+		defer close(dnsDone)
+		for dctx.Err() == nil {
+			for _, server := range dnsAddrs {
+				if txt, err := primaryTXT(server, fss.Name); err == nil {
+					seenMu.Lock()
+					seen[txt]++
+					seenMu.Unlock()
+				}
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
 	patch := client.MergeFrom(fss.DeepCopy())
 	fss.Annotations = map[string]string{v1alpha1.AnnotationSwitchover: "id=move-1,to=us-east"}
 	if err := hubc.Patch(t.Context(), fss, patch); err != nil {
@@ -127,7 +153,41 @@ func TestSwitchover(t *testing.T) {
 	if h := cur.Status.FailoverHistory; len(h) == 0 || h[0].DataLossBytes == nil || *h[0].DataLossBytes != 0 {
 		t.Errorf("switchover history %+v, want a record without data loss", h)
 	}
+	stopDNS()
+	<-dnsDone
+	np := cur.Status.Primary
+	want := map[string]bool{
+		fmt.Sprintf("epoch=%d ordinal=%d", old.Epoch, old.Ordinal): true,
+		fmt.Sprintf("epoch=%d ordinal=%d", np.Epoch, np.Ordinal):   true,
+	}
+	for txt, n := range seen {
+		if !want[txt] {
+			t.Errorf("a DNS server answered %q %d times during the switchover; want only %v", txt, n, want)
+		}
+	}
+	t.Logf("DNS primary TXT answers during the switchover: %v", seen)
+	if paths := followPaths(t, old.Cluster, fmt.Sprintf("%s-%d", fss.Name, old.Ordinal)); len(paths) == 0 || slices.ContainsFunc(paths, func(p string) bool { return p != "none" }) {
+		t.Errorf("the old primary followed the new one by %v; want no rewind or copy", paths)
+	}
 	tr.check(t, fss.Name)
+}
+
+// followPaths reads, from the agent's log in cluster, how replica came to
+// follow a primary each time ("none", "rewind", "basebackup").
+func followPaths(t *testing.T, cluster, replica string) []string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(bed.Dir(), cluster, "fedstate-agent.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for line := range strings.Lines(string(b)) {
+		var rec struct{ Msg, Replica, Path string }
+		if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "Following the primary" && rec.Replica == replica {
+			paths = append(paths, rec.Path)
+		}
+	}
+	return paths
 }
 
 // TestPartitionSelfFence cuts the primary's region off the federation

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -86,13 +87,14 @@ func getService(ctx context.Context, name string) (*v1alpha1.FederatedStatefulSe
 	return &fss, err
 }
 
-// lookupPrimary asks the federation's DNS server for the primary of the
-// service: the address and the epoch in its TXT record.
-func lookupPrimary(name string) (netip.Addr, error) {
-	q := new(dns.Msg)
-	q.SetQuestion(fmt.Sprintf("primary.%s.%s.svc.fedstate.local.", name, namespace), dns.TypeA)
-	c := &dns.Client{Timeout: time.Second}
-	r, _, err := c.Exchange(q, dnsAddr)
+// lookupPrimary asks the federation's first DNS server for the address of
+// the service's primary.
+func lookupPrimary(name string) (netip.Addr, error) { return lookupPrimaryAt(dnsAddr, name) }
+
+// lookupPrimaryAt asks the DNS server at server for the address of the
+// service's primary.
+func lookupPrimaryAt(server, name string) (netip.Addr, error) {
+	r, err := ask(server, primaryName(name), dns.TypeA)
 	if err != nil {
 		return netip.Addr{}, err
 	}
@@ -103,6 +105,35 @@ func lookupPrimary(name string) (netip.Addr, error) {
 		}
 	}
 	return netip.Addr{}, fmt.Errorf("no primary address: rcode %s", dns.RcodeToString[r.Rcode])
+}
+
+// primaryTXT asks the DNS server at server for the epoch and ordinal of the
+// service's primary (its TXT record).
+func primaryTXT(server, name string) (string, error) {
+	r, err := ask(server, primaryName(name), dns.TypeTXT)
+	if err != nil {
+		return "", err
+	}
+	for _, rr := range r.Answer {
+		if txt, ok := rr.(*dns.TXT); ok {
+			return strings.Join(txt.Txt, " "), nil
+		}
+	}
+	return "", fmt.Errorf("no primary TXT: rcode %s", dns.RcodeToString[r.Rcode])
+}
+
+// primaryName is the DNS name of the service's primary.
+func primaryName(name string) string {
+	return fmt.Sprintf("primary.%s.%s.svc.fedstate.local.", name, namespace)
+}
+
+// ask sends one query to the DNS server at server.
+func ask(server, qname string, qtype uint16) (*dns.Msg, error) {
+	q := new(dns.Msg)
+	q.SetQuestion(qname, qtype)
+	c := &dns.Client{Timeout: time.Second}
+	r, _, err := c.Exchange(q, server)
+	return r, err
 }
 
 // connect opens a session to the server at addr as the superuser.

@@ -34,7 +34,8 @@ var (
 	scheme   *runtime.Scheme
 	store    *coord.Store
 	etcdURL  string
-	dnsAddr  string
+	dnsAddr  string   // the first of dnsAddrs
+	dnsAddrs []string // one DNS server per region
 	fedstate string
 	// proxies sit between each member's agent and the federation etcd, so
 	// a test can cut one region off etcd while it keeps running.
@@ -144,14 +145,19 @@ func run(m *testing.M) int {
 	}}); err != nil {
 		return fail(err)
 	}
-	if dnsAddr, err = freeAddr(); err != nil {
-		return fail(err)
+	for _, mspec := range cfg.Members {
+		addr, err := freeAddr()
+		if err != nil {
+			return fail(err)
+		}
+		dnsAddrs = append(dnsAddrs, addr)
+		if err := bed.AddProcess(testbed.HubName, testbed.ProcessSpec{Name: "fedstate-dns-" + mspec.Name, Path: fedstate, Args: []string{
+			"dns", "--etcd-endpoints", etcdURL, "--listen", addr, "--region", mspec.Region, "--metrics-listen", "",
+		}}); err != nil {
+			return fail(err)
+		}
 	}
-	if err := bed.AddProcess(testbed.HubName, testbed.ProcessSpec{Name: "fedstate-dns", Path: fedstate, Args: []string{
-		"dns", "--etcd-endpoints", etcdURL, "--listen", dnsAddr, "--region", "eu-west", "--metrics-listen", "",
-	}}); err != nil {
-		return fail(err)
-	}
+	dnsAddr = dnsAddrs[0]
 	runDir, err := os.MkdirTemp("/tmp", "fsr")
 	if err != nil {
 		return fail(err)
