@@ -15,6 +15,7 @@ import (
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/fedstate/fedstate/e2e/localfed"
 	"github.com/fedstate/fedstate/federation/api/v1alpha1"
 )
 
@@ -176,7 +177,7 @@ func TestSwitchover(t *testing.T) {
 // follow a primary each time ("none", "rewind", "basebackup").
 func followPaths(t *testing.T, cluster, replica string) []string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(bed.Dir(), cluster, "fedstate-agent.log"))
+	b, err := os.ReadFile(filepath.Join(bed.Dir(), cluster, localfed.AgentProcess+".log"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,10 +200,9 @@ func TestPartitionSelfFence(t *testing.T) {
 	old := *fss.Status.Primary
 	oldAddr := primaryAddr(fss)
 	tr := startTraffic(t, fss)
-	p := proxies[old.Cluster]
-	p.Partition()
+	fed.PartitionEtcd(old.Cluster)
 	cut := time.Now()
-	t.Cleanup(p.Heal)
+	t.Cleanup(func() { fed.Heal(old.Cluster) })
 	waitFor(t, 2*leaseTTL, "the cut-off primary fenced", func() error {
 		if ok, err := isWritable(t.Context(), oldAddr); err != nil || ok {
 			return fmt.Errorf("%w: writable %v, %v", errNotYet, ok, err)
@@ -216,7 +216,7 @@ func TestPartitionSelfFence(t *testing.T) {
 	if fenced >= leaseTTL {
 		t.Errorf("fenced %v after the cut, not before the lease TTL %v", fenced, leaseTTL)
 	}
-	p.Heal()
+	fed.Heal(old.Cluster)
 	waitFor(t, 2*time.Minute, "the old primary following the new one", func() error {
 		cur, err := getService(t.Context(), fss.Name)
 		if err != nil {
@@ -239,10 +239,10 @@ func TestAgentRestart(t *testing.T) {
 	fss := startService(t, postgresService("restart", 3, 1, "eu-west"))
 	old := *fss.Status.Primary
 	tr := startTraffic(t, fss)
-	if err := bed.StopProcess(old.Cluster, "fedstate-agent"); err != nil {
+	if err := bed.StopProcess(old.Cluster, localfed.AgentProcess); err != nil {
 		t.Fatal(err)
 	}
-	if err := bed.StartProcess(old.Cluster, "fedstate-agent"); err != nil {
+	if err := bed.StartProcess(old.Cluster, localfed.AgentProcess); err != nil {
 		t.Fatal(err)
 	}
 	acked := len(tr.w.ackedRows())
@@ -269,11 +269,11 @@ func TestAgentPaused(t *testing.T) {
 	old := *fss.Status.Primary
 	oldAddr := primaryAddr(fss)
 	tr := startTraffic(t, fss)
-	if err := bed.PauseProcess(old.Cluster, "fedstate-agent"); err != nil {
+	if err := bed.PauseProcess(old.Cluster, localfed.AgentProcess); err != nil {
 		t.Fatal(err)
 	}
 	paused := time.Now()
-	t.Cleanup(func() { _ = bed.ResumeProcess(old.Cluster, "fedstate-agent") })
+	t.Cleanup(func() { _ = bed.ResumeProcess(old.Cluster, localfed.AgentProcess) })
 	waitFor(t, 2*leaseTTL, "the watchdog stopping the primary", func() error {
 		if ok, err := isWritable(t.Context(), oldAddr); err == nil && ok {
 			return fmt.Errorf("%w: still writable", errNotYet)
@@ -287,7 +287,7 @@ func TestAgentPaused(t *testing.T) {
 	if stopped >= leaseTTL {
 		t.Errorf("primary writable %v after its agent paused, past the lease TTL %v", stopped, leaseTTL)
 	}
-	if err := bed.ResumeProcess(old.Cluster, "fedstate-agent"); err != nil {
+	if err := bed.ResumeProcess(old.Cluster, localfed.AgentProcess); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 2*time.Minute, "the old primary following the new one", func() error {

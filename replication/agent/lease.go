@@ -34,7 +34,7 @@ func (w *worker) holdLease(ctx context.Context, epoch int64) error {
 	w.lease = l
 	w.mu.Unlock()
 	w.a.m.primaries.Inc()
-	if err := WriteDeadline(w.deadlinePath(), l.WritableUntil().Add(w.a.cfg.FenceTimeout)); err != nil {
+	if err := WriteDeadline(w.deadlinePath(), l.WritableUntil().Add(w.a.fenceGrace(l.TTL()))); err != nil {
 		w.fail("write the fencing deadline", err)
 	}
 	w.log.Info("Primary lease held", "epoch", epoch, "lease", l.Lease())
@@ -99,7 +99,7 @@ func (w *worker) guard(l *coord.PrimaryLease, drv Driver, path string) {
 		until := l.WritableUntil()
 		if !time.Now().Before(until) {
 			if !fenced {
-				w.selfFence(drv, path, "not_renewed", "the primary lease was not renewed for half its TTL")
+				w.selfFence(drv, path, w.a.fenceGrace(l.TTL()), "not_renewed", "the primary lease was not renewed for half its TTL")
 				fenced = true
 				w.poke()
 			}
@@ -107,7 +107,7 @@ func (w *worker) guard(l *coord.PrimaryLease, drv Driver, path string) {
 		}
 		fenced = false
 		if until.After(written) {
-			if err := WriteDeadline(path, until.Add(w.a.cfg.FenceTimeout)); err == nil {
+			if err := WriteDeadline(path, until.Add(w.a.fenceGrace(l.TTL()))); err == nil {
 				written = until
 			}
 		}
@@ -130,19 +130,19 @@ func (w *worker) leaseEnded(l *coord.PrimaryLease, drv Driver, path string) {
 	if l.Abandoned() {
 		return // the agent is stopping: the next run or the watchdog takes over
 	}
-	w.selfFence(drv, path, "lease_lost", l.Err().Error())
+	w.selfFence(drv, path, w.a.fenceGrace(l.TTL()), "lease_lost", l.Err().Error())
 	w.poke()
 }
 
 // selfFence fences the server at once, or stops it hard when the fence
-// does not finish within FenceTimeout; the watchdog's deadline is withdrawn
+// does not finish within the fence grace; the watchdog's deadline is withdrawn
 // once the server is safe.
-func (w *worker) selfFence(drv Driver, path, reason, why string) {
+func (w *worker) selfFence(drv Driver, path string, grace time.Duration, reason, why string) {
 	w.fenceMu.Lock()
 	defer w.fenceMu.Unlock()
 	w.a.m.selfFences.WithLabelValues(reason).Inc()
 	w.log.Warn("Fencing the primary", "reason", why)
-	ctx, cancel := context.WithTimeout(context.Background(), w.a.cfg.FenceTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
 	err := drv.Fence(ctx)
 	cancel()
 	if err != nil {
@@ -163,4 +163,12 @@ func (w *worker) watchdog() {
 	if err := startWatchdog(w.a.cfg.Watchdog, w.deadlinePath(), w.drv.DataDir()); err != nil {
 		w.fail("start the fence watchdog", err)
 	}
+}
+
+// fenceGrace is how long a fence may take once a primary must stop
+// writing (at half the lease TTL): FenceTimeout, but at most a quarter of
+// the TTL, so that the hard stop, by the agent or by the watchdog, lands
+// before the lease can expire on the server.
+func (a *Agent) fenceGrace(ttl time.Duration) time.Duration {
+	return min(a.cfg.FenceTimeout, ttl/4)
 }

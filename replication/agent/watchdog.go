@@ -25,9 +25,10 @@ import (
 // It leaves when the file is removed (the agent fenced or demoted the
 // primary itself) or the server is down.
 //
-// The agent writes WritableUntil + FenceTimeout: the agent's own fence
-// comes first, and the watchdog acts before the lease can expire on the
-// server (which is never before LastRenewed + TTL).
+// The agent writes WritableUntil + the fence grace (FenceTimeout, at most
+// a quarter of the TTL): the agent's own fence comes first, and the
+// watchdog acts before the lease can expire on the server (which is never
+// before LastRenewed + TTL).
 
 // watchdogPoll is how often the watchdog reads the deadline.
 const watchdogPoll = 100 * time.Millisecond

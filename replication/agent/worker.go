@@ -355,7 +355,7 @@ func (w *worker) enforceLease(ctx context.Context) {
 	if err != nil || !st.Primary || !st.Writable {
 		return
 	}
-	w.selfFence(w.drv, w.deadlinePath(), "unleased", "writable without the primary lease")
+	w.selfFence(w.drv, w.deadlinePath(), w.a.cfg.FenceTimeout, "unleased", "writable without the primary lease")
 }
 
 // report writes the replica's report.
