@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fedstate/fedstate/e2e/localfed"
 	"github.com/fedstate/fedstate/federation/api/v1alpha1"
 )
 
@@ -85,8 +86,8 @@ func TestRegionLossSync(t *testing.T) {
 	defer stopWriting()
 	w := &writer{service: fss.Name}
 	go w.run(wctx)
-	var wr writability
-	go wr.watch(wctx, func() []netip.Addr { return addrs })
+	var wr localfed.Writability
+	go wr.Watch(wctx, func() []netip.Addr { return addrs })
 	waitFor(t, 30*time.Second, "rows acknowledged before the outage", func() error {
 		if n := len(w.ackedRows()); n < 20 {
 			return fmt.Errorf("%w: %d rows", errNotYet, n)
@@ -116,7 +117,7 @@ func TestRegionLossSync(t *testing.T) {
 	newAddr := primaryAddr(promoted)
 	waitFor(t, time.Minute, "every region's DNS server names the new primary and a write succeeds through it", func() error {
 		for _, server := range dnsAddrs {
-			addr, err := lookupPrimaryAt(server, fss.Name)
+			addr, err := localfed.LookupPrimary(server, namespace, fss.Name)
 			if err != nil {
 				return err
 			}
@@ -165,10 +166,9 @@ func TestRegionLossSync(t *testing.T) {
 		return nil
 	})
 	stopWriting()
-	wr.mu.Lock()
-	defer wr.mu.Unlock()
-	if len(wr.overlaps) > 0 {
-		t.Errorf("two writable primaries at %d of %d samples: %v", len(wr.overlaps), wr.samples, wr.overlaps)
+	samples, overlaps := wr.Result()
+	if len(overlaps) > 0 {
+		t.Errorf("two writable primaries at %d of %d samples: %v", len(overlaps), samples, overlaps)
 	}
 	cur, err := getService(ctx, fss.Name)
 	if err != nil {
@@ -181,5 +181,5 @@ func TestRegionLossSync(t *testing.T) {
 	if len(roles[v1alpha1.RolePrimary]) != 1 || !slices.Contains(roles[v1alpha1.RolePrimary], promoted.Status.Primary.Ordinal) {
 		t.Errorf("roles after the return: %v; want only %d primary", roles, promoted.Status.Primary.Ordinal)
 	}
-	t.Logf("%d rows acknowledged, %d client errors, %d writability samples", len(w.ackedRows()), w.errs, wr.samples)
+	t.Logf("%d rows acknowledged, %d client errors, %d writability samples", len(w.ackedRows()), w.errs, samples)
 }

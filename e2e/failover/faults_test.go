@@ -23,7 +23,7 @@ import (
 // for the length of a test.
 type traffic struct {
 	w    *writer
-	wr   *writability
+	wr   *localfed.Writability
 	stop context.CancelFunc
 }
 
@@ -34,9 +34,9 @@ func startTraffic(t *testing.T, fss *v1alpha1.FederatedStatefulSet) *traffic {
 	ctx, stop := context.WithCancel(t.Context())
 	t.Cleanup(stop)
 	addrs := replicaAddrs(ctx, fss.Name)
-	tr := &traffic{w: &writer{service: fss.Name}, wr: &writability{}, stop: stop}
+	tr := &traffic{w: &writer{service: fss.Name}, wr: &localfed.Writability{}, stop: stop}
 	go tr.w.run(ctx)
-	go tr.wr.watch(ctx, func() []netip.Addr { return addrs })
+	go tr.wr.Watch(ctx, func() []netip.Addr { return addrs })
 	waitFor(t, 30*time.Second, "rows acknowledged", func() error {
 		if n := len(tr.w.ackedRows()); n < 10 {
 			return fmt.Errorf("%w: %d rows", errNotYet, n)
@@ -52,12 +52,10 @@ func (tr *traffic) check(t *testing.T, name string) {
 	t.Helper()
 	tr.stop()
 	time.Sleep(200 * time.Millisecond)
-	tr.wr.mu.Lock()
-	if len(tr.wr.overlaps) > 0 {
-		t.Errorf("two writable primaries at %d of %d samples: %v", len(tr.wr.overlaps), tr.wr.samples, tr.wr.overlaps)
+	samples, overlaps := tr.wr.Result()
+	if len(overlaps) > 0 {
+		t.Errorf("two writable primaries at %d of %d samples: %v", len(overlaps), samples, overlaps)
 	}
-	samples := tr.wr.samples
-	tr.wr.mu.Unlock()
 	fss, err := getService(t.Context(), name)
 	if err != nil {
 		t.Fatal(err)
@@ -113,7 +111,7 @@ func TestSwitchover(t *testing.T) {
 		defer close(dnsDone)
 		for dctx.Err() == nil {
 			for _, server := range dnsAddrs {
-				if txt, err := primaryTXT(server, fss.Name); err == nil {
+				if txt, err := localfed.PrimaryTXT(server, namespace, fss.Name); err == nil {
 					seenMu.Lock()
 					seen[txt]++
 					seenMu.Unlock()

@@ -3,20 +3,14 @@ package failover
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/netip"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/miekg/dns"
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/fedstate/fedstate/e2e/localfed"
 	"github.com/fedstate/fedstate/federation/api/v1alpha1"
 )
 
@@ -43,104 +37,25 @@ func waitFor(t *testing.T, timeout time.Duration, what string, check func() erro
 	}
 }
 
-// postgresService is a PrimaryReplica PostgreSQL service of replicas
-// spread over the three regions, each with one claim for its data, the
-// first primary in primaryRegion.
+// postgresService is localfed.PostgresService in the tests' namespace.
 func postgresService(name string, replicas, syncReplicas int32, primaryRegion string) *v1alpha1.FederatedStatefulSet {
-	return &v1alpha1.FederatedStatefulSet{
-		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
-		Spec: v1alpha1.FederatedStatefulSetSpec{
-			Replicas: replicas,
-			Ports:    []v1alpha1.ServicePort{{Name: "pg", Port: 5432}},
-			Template: v1alpha1.StatefulSetTemplate{
-				Template: corev1.PodTemplateSpec{
-					ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": name}},
-					Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "postgres", Image: "postgres:15"}}},
-				},
-				VolumeClaimTemplates: []corev1.PersistentVolumeClaim{{
-					ObjectMeta: metav1.ObjectMeta{Name: "data"},
-					Spec: corev1.PersistentVolumeClaimSpec{
-						AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
-						Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{
-							corev1.ResourceStorage: resource.MustParse("1Gi")}},
-					},
-				}},
-			},
-			Placement: v1alpha1.Placement{
-				SpreadConstraints: []v1alpha1.SpreadConstraint{{TopologyKey: "region", MaxSkew: 1}},
-				PrimaryRegions:    []string{primaryRegion},
-			},
-			Replication: &v1alpha1.Replication{
-				Mode: v1alpha1.ReplicationPrimaryReplica, Driver: v1alpha1.DriverPostgreSQL,
-				SyncReplicas: syncReplicas, SyncReplicaScope: v1alpha1.SyncOtherRegion,
-			},
-			Failover: &v1alpha1.Failover{Mode: v1alpha1.FailoverAutomatic,
-				DetectionGracePeriod: &metav1.Duration{Duration: 0}},
-		},
-	}
+	return localfed.PostgresService(namespace, name, replicas, syncReplicas, primaryRegion)
 }
 
 // getService reads the service's current state from the hub.
 func getService(ctx context.Context, name string) (*v1alpha1.FederatedStatefulSet, error) {
-	var fss v1alpha1.FederatedStatefulSet
-	err := hubc.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, &fss)
-	return &fss, err
+	return fed.Service(ctx, namespace, name)
 }
 
 // lookupPrimary asks the federation's first DNS server for the address of
 // the service's primary.
-func lookupPrimary(name string) (netip.Addr, error) { return lookupPrimaryAt(dnsAddr, name) }
-
-// lookupPrimaryAt asks the DNS server at server for the address of the
-// service's primary.
-func lookupPrimaryAt(server, name string) (netip.Addr, error) {
-	r, err := ask(server, primaryName(name), dns.TypeA)
-	if err != nil {
-		return netip.Addr{}, err
-	}
-	for _, rr := range r.Answer {
-		if a, ok := rr.(*dns.A); ok {
-			addr, _ := netip.AddrFromSlice(a.A.To4())
-			return addr, nil
-		}
-	}
-	return netip.Addr{}, fmt.Errorf("no primary address: rcode %s", dns.RcodeToString[r.Rcode])
-}
-
-// primaryTXT asks the DNS server at server for the epoch and ordinal of the
-// service's primary (its TXT record).
-func primaryTXT(server, name string) (string, error) {
-	r, err := ask(server, primaryName(name), dns.TypeTXT)
-	if err != nil {
-		return "", err
-	}
-	for _, rr := range r.Answer {
-		if txt, ok := rr.(*dns.TXT); ok {
-			return strings.Join(txt.Txt, " "), nil
-		}
-	}
-	return "", fmt.Errorf("no primary TXT: rcode %s", dns.RcodeToString[r.Rcode])
-}
-
-// primaryName is the DNS name of the service's primary.
-func primaryName(name string) string {
-	return fmt.Sprintf("primary.%s.%s.svc.fedstate.local.", name, namespace)
-}
-
-// ask sends one query to the DNS server at server.
-func ask(server, qname string, qtype uint16) (*dns.Msg, error) {
-	q := new(dns.Msg)
-	q.SetQuestion(qname, qtype)
-	c := &dns.Client{Timeout: time.Second}
-	r, _, err := c.Exchange(q, server)
-	return r, err
+func lookupPrimary(name string) (netip.Addr, error) {
+	return localfed.LookupPrimary(dnsAddr, namespace, name)
 }
 
 // connect opens a session to the server at addr as the superuser.
 func connect(ctx context.Context, addr netip.Addr) (*pgx.Conn, error) {
-	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	return pgx.Connect(cctx, fmt.Sprintf("postgres://postgres@%s:5432/postgres?sslmode=disable&connect_timeout=2", addr))
+	return localfed.Connect(ctx, addr)
 }
 
 // writer is a client writing numbered rows through the DNS name of the
@@ -229,62 +144,14 @@ func rowsAt(ctx context.Context, addr netip.Addr) (map[int]bool, error) {
 	return out, nil
 }
 
-// writability samples every replica's server and records any moment when
-// two of them accept writes.
-type writability struct {
-	mu       sync.Mutex
-	samples  int
-	overlaps []string
-}
-
-// watch samples the servers at the addresses addrs returns until ctx ends.
-func (wr *writability) watch(ctx context.Context, addrs func() []netip.Addr) {
-	for ctx.Err() == nil {
-		var writable []netip.Addr
-		for _, a := range addrs() {
-			if ok, err := isWritable(ctx, a); err == nil && ok {
-				writable = append(writable, a)
-			}
-		}
-		wr.mu.Lock()
-		wr.samples++
-		if len(writable) > 1 {
-			wr.overlaps = append(wr.overlaps, fmt.Sprintf("%s: %v writable", time.Now().Format(time.StampMilli), writable))
-		}
-		wr.mu.Unlock()
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// isWritable reports whether the server at addr is a primary whose new
-// sessions may write (not in recovery, not fenced read-only).
+// isWritable reports whether the server at addr accepts writes.
 func isWritable(ctx context.Context, addr netip.Addr) (bool, error) {
-	conn, err := connect(ctx, addr)
-	if err != nil {
-		return false, err
-	}
-	defer conn.Close(context.Background())
-	var recovery bool
-	var readOnly string
-	if err := conn.QueryRow(ctx, "SELECT pg_is_in_recovery(), current_setting('default_transaction_read_only')").Scan(&recovery, &readOnly); err != nil {
-		return false, err
-	}
-	return !recovery && readOnly == "off", nil
+	return localfed.IsWritable(ctx, addr)
 }
 
 // replicaAddrs returns the pod addresses of the service's replicas.
 func replicaAddrs(ctx context.Context, name string) []netip.Addr {
-	fss, err := getService(ctx, name)
-	if err != nil {
-		return nil
-	}
-	var out []netip.Addr
-	for _, r := range fss.Status.ReplicaStatuses {
-		if a, err := netip.ParseAddr(r.PodIP); err == nil {
-			out = append(out, a)
-		}
-	}
-	return out
+	return fed.ReplicaAddrs(ctx, namespace, name)
 }
 
 // errNotYet is what a wait's check returns while the state is not there.

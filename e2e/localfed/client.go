@@ -1,0 +1,186 @@
+package localfed
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/miekg/dns"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/fedstate/fedstate/federation/api/v1alpha1"
+)
+
+// Zone is the DNS zone of the local federation.
+const Zone = "fedstate.local."
+
+// PostgresService is a PrimaryReplica PostgreSQL service of replicas spread
+// over the regions, each with one claim for its data, the first primary in
+// primaryRegion, syncReplicas synchronous standbys in other regions and
+// automatic failover without a detection grace.
+func PostgresService(ns, name string, replicas, syncReplicas int32, primaryRegion string) *v1alpha1.FederatedStatefulSet {
+	return &v1alpha1.FederatedStatefulSet{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: v1alpha1.FederatedStatefulSetSpec{
+			Replicas: replicas,
+			Ports:    []v1alpha1.ServicePort{{Name: "pg", Port: 5432}},
+			Template: v1alpha1.StatefulSetTemplate{
+				Template: corev1.PodTemplateSpec{
+					ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": name}},
+					Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "postgres", Image: "postgres:15"}}},
+				},
+				VolumeClaimTemplates: []corev1.PersistentVolumeClaim{{
+					ObjectMeta: metav1.ObjectMeta{Name: "data"},
+					Spec: corev1.PersistentVolumeClaimSpec{
+						AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+						Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{
+							corev1.ResourceStorage: resource.MustParse("1Gi")}},
+					},
+				}},
+			},
+			Placement: v1alpha1.Placement{
+				SpreadConstraints: []v1alpha1.SpreadConstraint{{TopologyKey: "region", MaxSkew: 1}},
+				PrimaryRegions:    []string{primaryRegion},
+			},
+			Replication: &v1alpha1.Replication{
+				Mode: v1alpha1.ReplicationPrimaryReplica, Driver: v1alpha1.DriverPostgreSQL,
+				SyncReplicas: syncReplicas, SyncReplicaScope: v1alpha1.SyncOtherRegion,
+			},
+			Failover: &v1alpha1.Failover{Mode: v1alpha1.FailoverAutomatic,
+				DetectionGracePeriod: &metav1.Duration{Duration: 0}},
+		},
+	}
+}
+
+// Service reads a service's current state from the hub.
+func (f *Federation) Service(ctx context.Context, ns, name string) (*v1alpha1.FederatedStatefulSet, error) {
+	var fss v1alpha1.FederatedStatefulSet
+	err := f.Hub.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &fss)
+	return &fss, err
+}
+
+// ReplicaAddrs returns the pod addresses of a service's replicas.
+func (f *Federation) ReplicaAddrs(ctx context.Context, ns, name string) []netip.Addr {
+	fss, err := f.Service(ctx, ns, name)
+	if err != nil {
+		return nil
+	}
+	var out []netip.Addr
+	for _, r := range fss.Status.ReplicaStatuses {
+		if a, err := netip.ParseAddr(r.PodIP); err == nil {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// PrimaryName is the DNS name of a service's primary.
+func PrimaryName(ns, name string) string {
+	return fmt.Sprintf("primary.%s.%s.svc.%s", name, ns, Zone)
+}
+
+// LookupPrimary asks the DNS server at server for the address of the
+// service's primary.
+func LookupPrimary(server, ns, name string) (netip.Addr, error) {
+	r, err := Ask(server, PrimaryName(ns, name), dns.TypeA)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	for _, rr := range r.Answer {
+		if a, ok := rr.(*dns.A); ok {
+			addr, _ := netip.AddrFromSlice(a.A.To4())
+			return addr, nil
+		}
+	}
+	return netip.Addr{}, fmt.Errorf("no primary address: rcode %s", dns.RcodeToString[r.Rcode])
+}
+
+// PrimaryTXT asks the DNS server at server for the TXT record of the
+// service's primary: "epoch=<e> ordinal=<n>".
+func PrimaryTXT(server, ns, name string) (string, error) {
+	r, err := Ask(server, PrimaryName(ns, name), dns.TypeTXT)
+	if err != nil {
+		return "", err
+	}
+	for _, rr := range r.Answer {
+		if txt, ok := rr.(*dns.TXT); ok {
+			return strings.Join(txt.Txt, " "), nil
+		}
+	}
+	return "", fmt.Errorf("no primary TXT: rcode %s", dns.RcodeToString[r.Rcode])
+}
+
+// Ask sends one query to the DNS server at server.
+func Ask(server, qname string, qtype uint16) (*dns.Msg, error) {
+	q := new(dns.Msg)
+	q.SetQuestion(qname, qtype)
+	c := &dns.Client{Timeout: time.Second}
+	r, _, err := c.Exchange(q, server)
+	return r, err
+}
+
+// Connect opens a session to the PostgreSQL server at addr as the
+// superuser (trusted from loopback in the local federation).
+func Connect(ctx context.Context, addr netip.Addr) (*pgx.Conn, error) {
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	return pgx.Connect(cctx, fmt.Sprintf("postgres://postgres@%s:5432/postgres?sslmode=disable&connect_timeout=2", addr))
+}
+
+// IsWritable reports whether the server at addr is a primary whose new
+// sessions may write (not in recovery, not fenced read-only).
+func IsWritable(ctx context.Context, addr netip.Addr) (bool, error) {
+	conn, err := Connect(ctx, addr)
+	if err != nil {
+		return false, err
+	}
+	defer conn.Close(context.Background())
+	var recovery bool
+	var readOnly string
+	if err := conn.QueryRow(ctx, "SELECT pg_is_in_recovery(), current_setting('default_transaction_read_only')").Scan(&recovery, &readOnly); err != nil {
+		return false, err
+	}
+	return !recovery && readOnly == "off", nil
+}
+
+// Writability samples servers and records every moment when two of them
+// accept writes.
+type Writability struct {
+	mu       sync.Mutex
+	samples  int
+	overlaps []string
+}
+
+// Watch samples the servers at the addresses addrs returns, every 50 ms,
+// until ctx ends.
+func (w *Writability) Watch(ctx context.Context, addrs func() []netip.Addr) {
+	for ctx.Err() == nil {
+		var writable []netip.Addr
+		for _, a := range addrs() {
+			if ok, err := IsWritable(ctx, a); err == nil && ok {
+				writable = append(writable, a)
+			}
+		}
+		w.mu.Lock()
+		w.samples++
+		if len(writable) > 1 {
+			w.overlaps = append(w.overlaps, fmt.Sprintf("%s: %v writable", time.Now().Format(time.StampMilli), writable))
+		}
+		w.mu.Unlock()
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Result returns how many samples were taken and the overlaps seen.
+func (w *Writability) Result() (samples int, overlaps []string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.samples, append([]string(nil), w.overlaps...)
+}
