@@ -49,8 +49,8 @@ const transitionBuffer = 512
 
 // AgentMonitor writes the AgentAlive condition of every MemberCluster,
 // from the agents' sessions in the federation etcd (Sessions) and the
-// hub's view of the gossip pool (Gossip, optional): see agentAlive for the
-// rules and docs/members.md for the reasons. It patches that one condition
+// hub's view of the gossip pool (Gossip, optional); the v1alpha1 reason
+// constants and docs/registry.md give the rules. It patches that one condition
 // under optimistic locking, as the registry does its conditions, so
 // neither overwrites the other; it records an event on each change of the
 // condition's status or reason and keeps the fedstate_members_agent_*
@@ -134,7 +134,7 @@ func (m *AgentMonitor) ClusterSuspected(cluster string) (string, bool) {
 func (m *AgentMonitor) Start(ctx context.Context) error {
 	log := ctrl.LoggerFrom(ctx).WithName("agents")
 	ctx = ctrl.LoggerInto(ctx, log)
-	p := &agentPass{m: m, deaths: map[string]bool{}, published: map[string]bool{}}
+	p := &agentTracker{m: m, deaths: map[string]bool{}, published: map[string]bool{}}
 	var trs <-chan gossip.Transition
 	if m.Gossip != nil {
 		sub := m.Gossip.Subscribe(transitionBuffer)
@@ -177,9 +177,9 @@ func (m *AgentMonitor) Start(ctx context.Context) error {
 	}
 }
 
-// agentPass is the monitor's state between passes; only Start's goroutine
+// agentTracker is the monitor's state between passes; only Start's goroutine
 // uses it.
-type agentPass struct {
+type agentTracker struct {
 	m *AgentMonitor
 	// deaths holds, for each member the hub's view saw die, whether the
 	// death was corroborated.
@@ -192,7 +192,7 @@ type agentPass struct {
 }
 
 // record notes a gossip transition.
-func (p *agentPass) record(tr gossip.Transition) {
+func (p *agentTracker) record(tr gossip.Transition) {
 	switch tr.To {
 	case gossip.StateDead:
 		p.deaths[tr.Member.Name] = tr.Corroborated()
@@ -203,7 +203,7 @@ func (p *agentPass) record(tr gossip.Transition) {
 
 // run brings every MemberCluster's AgentAlive condition up to date. A
 // failure is logged; the next pass tries again.
-func (p *agentPass) run(ctx context.Context) {
+func (p *agentTracker) run(ctx context.Context) {
 	log := ctrl.LoggerFrom(ctx)
 	m := p.m
 	rctx, cancel := context.WithTimeout(ctx, hubTimeout)
@@ -255,7 +255,7 @@ func (p *agentPass) run(ctx context.Context) {
 }
 
 // views gathers each cluster's sessions and gossip members.
-func (p *agentPass) views(agents map[string]coord.AgentInfo) map[string]agentView {
+func (p *agentTracker) views(agents map[string]coord.AgentInfo) map[string]agentView {
 	views := map[string]agentView{}
 	for _, name := range slices.Sorted(maps.Keys(agents)) {
 		c := agents[name].Cluster
@@ -286,7 +286,7 @@ func (p *agentPass) views(agents map[string]coord.AgentInfo) map[string]agentVie
 }
 
 // publishMetrics sets the cluster's agent metrics.
-func (p *agentPass) publishMetrics(cluster string, cond metav1.Condition, v agentView) {
+func (p *agentTracker) publishMetrics(cluster string, cond metav1.Condition, v agentView) {
 	p.published[cluster] = true
 	agentAliveGauge.WithLabelValues(cluster).Set(boolGauge(cond.Status == metav1.ConditionTrue))
 	agentSessionGauge.WithLabelValues(cluster).Set(boolGauge(len(v.sessions) > 0))
@@ -300,7 +300,7 @@ func (p *agentPass) publishMetrics(cluster string, cond metav1.Condition, v agen
 }
 
 // forgetAll drops every series the monitor published.
-func (p *agentPass) forgetAll() {
+func (p *agentTracker) forgetAll() {
 	for name := range p.published {
 		forgetAgentMetrics(name)
 	}
