@@ -50,11 +50,12 @@ const transitionBuffer = 512
 // AgentMonitor writes the AgentAlive condition of every MemberCluster,
 // from the agents' sessions in the federation etcd (Sessions) and the
 // hub's view of the gossip pool (Gossip, optional); the v1alpha1 reason
-// constants and docs/registry.md give the rules. It patches that one condition
-// under optimistic locking, as the registry does its conditions, so
-// neither overwrites the other; it records an event on each change of the
-// condition's status or reason and keeps the fedstate_members_agent_*
-// metrics. Nothing acts on the condition: it is for operators.
+// constants and docs/registry.md give the rules. It patches that one
+// condition under optimistic locking, as the registry does its
+// conditions, so neither overwrites the other; it records an event on
+// each change of the condition's status or reason and keeps the
+// fedstate_members_agent_* metrics. Nothing acts on the condition: it is
+// for operators.
 //
 // It runs on every hub replica, following the gossip transitions from the
 // start (a death's corroboration is told only in its transition), and
