@@ -12,7 +12,8 @@ import (
 )
 
 // Hub configures fedstate hub: its endpoints, leader election, the member
-// registry and the FederatedStatefulSet controller.
+// registry, the FederatedStatefulSet controller, the failover coordinator
+// and the gossip pool.
 type Hub struct {
 	// MetricsAddress is the IP:port of /metrics; empty disables it.
 	MetricsAddress string `json:"metricsAddress"`
@@ -33,6 +34,8 @@ type Hub struct {
 	// Failover configures the failover coordinator, the federation etcd
 	// and DNS publishing.
 	Failover Failover `json:"failover"`
+	// Gossip configures the hub replica's node in the gossip pool.
+	Gossip Gossip `json:"gossip"`
 }
 
 // LeaderElection configures the hub's leader election on a Lease in the
@@ -106,6 +109,7 @@ func DefaultHub() Hub {
 			DeletionTimeout: 5 * time.Minute,
 		},
 		Failover: DefaultFailover(),
+		Gossip:   DefaultGossip(),
 	}
 }
 
@@ -162,6 +166,9 @@ func (h Hub) Validate() error {
 	if err := h.Failover.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	if err := h.Gossip.Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -205,6 +212,7 @@ func (h *Hub) UnmarshalJSON(data []byte) error {
 		Members        json.RawMessage `json:"members"`
 		Services       json.RawMessage `json:"services"`
 		Failover       json.RawMessage `json:"failover"`
+		Gossip         json.RawMessage `json:"gossip"`
 	}
 	if err := decodeStrict(data, &in); err != nil {
 		return err
@@ -254,6 +262,9 @@ func (h *Hub) UnmarshalJSON(data []byte) error {
 	}
 	if in.Failover != nil {
 		errs = append(errs, json.Unmarshal(in.Failover, &h.Failover))
+	}
+	if in.Gossip != nil {
+		errs = append(errs, json.Unmarshal(in.Gossip, &h.Gossip))
 	}
 	return errors.Join(errs...)
 }

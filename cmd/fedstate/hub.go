@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/fedstate/fedstate/config"
@@ -26,6 +27,7 @@ import (
 	"github.com/fedstate/fedstate/federation/membership"
 	"github.com/fedstate/fedstate/federation/statefulset"
 	"github.com/fedstate/fedstate/replication/coord"
+	"github.com/fedstate/fedstate/replication/gossip"
 )
 
 // hubOptions are the flags of fedstate hub.
@@ -64,7 +66,17 @@ func newHubCommand() *cobra.Command {
     writes status.primary, roles, lags, the FailingOver condition and the
     failover history; it publishes every service's DNS records (the primary
     record only in the promotion transaction). Without failover.etcd.endpoints
-    it runs an embedded single-node etcd (docs/failover.md).
+    it runs an embedded single-node etcd (docs/failover.md);
+  - with failover on, every MemberCluster gets the AgentAlive condition: True
+    while the member's agent holds its session in the federation etcd. With
+    gossip on (gossip.enabled, --gossip), the hub also joins the federation's
+    gossip pool, which the agents join (their --gossip-join names the hub's
+    --gossip-listen address): AgentAlive then tells early when gossip suspects
+    an agent or declares it dead, and tells a death corroborated by other
+    members from one seen only by the hub (HubCannotProbe: the hub is cut
+    off, not the agent); the coordinator records PrimaryClusterSuspected on a
+    service whose primary's cluster gossip declares dead. Gossip is a hint:
+    nothing is promoted before the primary's lease expires.
 
 An unreachable member never causes deletions or moves: the hub waits for it
 and says so in the Degraded condition. Deleting a service removes its slices
@@ -75,10 +87,15 @@ left there.
 Configuration comes from --config (YAML; every field and default is in
 docs/hub.md) and the flags below, which override the file. Metrics
 (fedstate_reconcile_*, fedstate_cluster_replicas, fedstate_members_*,
-fedstate_failover_*) are
-served at /metrics; health at /healthz and /readyz. With leader election on
-(the default), several hubs may run; only the leader writes. SIGINT or
-SIGTERM stops the hub.`,
+fedstate_failover_*, fedstate_gossip_*) are served at /metrics; health at
+/healthz and /readyz. With leader election on (the default), several hubs
+may run; only the leader writes. SIGINT or SIGTERM stops the hub; it leaves
+the gossip pool first.
+
+Gossip is sealed with the keyring in --gossip-keyring (base64 AES-256 keys,
+one per line, primary first: the gossip Secret the agents mount too); the hub
+refuses to start gossip without one unless --gossip-insecure is set, for a
+local test federation. Setting any --gossip-* flag turns gossip on.`,
 		Example: `  # Against the hub cluster of the current kubeconfig context:
   fedstate hub
 
@@ -87,7 +104,11 @@ SIGTERM stops the hub.`,
 
   # A federation etcd over TLS instead of the embedded one:
   fedstate hub --etcd-endpoints https://etcd-0:2379,https://etcd-1:2379 \
-      --etcd-ca ca.pem --etcd-cert hub.pem --etcd-key hub-key.pem`,
+      --etcd-ca ca.pem --etcd-cert hub.pem --etcd-key hub-key.pem
+
+  # Join the gossip pool on port 7946, encrypted, beside the other hub replicas:
+  fedstate hub --gossip-keyring /etc/fedstate/gossip/keyring \
+      --gossip-advertise "$POD_IP:7946" --gossip-join fedstate-hub-gossip.fedstate-system:7946`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := o.config(cmd.Flags())
@@ -121,6 +142,13 @@ SIGTERM stops the hub.`,
 	f.StringVar(&fo.Etcd.KeyFile, "etcd-key", fo.Etcd.KeyFile, "client key for the federation etcd")
 	f.StringVar(&fo.Etcd.EmbedDataDir, "etcd-data-dir", fo.Etcd.EmbedDataDir, "data directory of the embedded etcd (without --etcd-endpoints)")
 	f.StringVar(&fo.DNSPrefix, "dns-prefix", fo.DNSPrefix, "etcd prefix of the DNS records (what fedstate dns --prefix reads)")
+	g := &c.Gossip
+	f.BoolVar(&g.Enabled, "gossip", g.Enabled, "join the federation's gossip pool (any other --gossip-* flag turns it on too)")
+	f.StringVar(&g.BindAddress, "gossip-listen", g.BindAddress, "IP:port of the gossip listeners, UDP and TCP; the agents' --gossip-join names it")
+	f.StringVar(&g.AdvertiseAddress, "gossip-advertise", g.AdvertiseAddress, "IP:port the other gossip nodes reach this replica at (default: the listen address, or a private address of the host)")
+	f.StringSliceVar(&g.Join, "gossip-join", g.Join, "host:port of gossip nodes to join at start: the other hub replicas")
+	f.StringVar(&g.KeyringFile, "gossip-keyring", g.KeyringFile, "keyring file of the gossip pool: base64 AES-256 keys, one per line, primary first")
+	f.BoolVar(&g.Insecure, "gossip-insecure", g.Insecure, "gossip without encryption: any host that reaches the port may join (local test federations only)")
 	f.IntVarP(&o.verbosity, "v", "v", 0, "log verbosity: 0 for changes of state, 1 and more for detail")
 	return cmd
 }
@@ -151,11 +179,22 @@ func (o *hubOptions) config(flags *pflag.FlagSet) (config.Hub, error) {
 		"etcd-key":                  func() { cfg.Failover.Etcd.KeyFile = o.cfg.Failover.Etcd.KeyFile },
 		"etcd-data-dir":             func() { cfg.Failover.Etcd.EmbedDataDir = o.cfg.Failover.Etcd.EmbedDataDir },
 		"dns-prefix":                func() { cfg.Failover.DNSPrefix = o.cfg.Failover.DNSPrefix },
+		"gossip-listen":             func() { cfg.Gossip.BindAddress = o.cfg.Gossip.BindAddress },
+		"gossip-advertise":          func() { cfg.Gossip.AdvertiseAddress = o.cfg.Gossip.AdvertiseAddress },
+		"gossip-join":               func() { cfg.Gossip.Join = o.cfg.Gossip.Join },
+		"gossip-keyring":            func() { cfg.Gossip.KeyringFile = o.cfg.Gossip.KeyringFile },
+		"gossip-insecure":           func() { cfg.Gossip.Insecure = o.cfg.Gossip.Insecure },
 	}
 	for name, apply := range overrides {
 		if flags.Changed(name) {
 			apply()
+			if strings.HasPrefix(name, "gossip-") {
+				cfg.Gossip.Enabled = true
+			}
 		}
+	}
+	if flags.Changed("gossip") { // last: --gossip=false wins over the others
+		cfg.Gossip.Enabled = o.cfg.Gossip.Enabled
 	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, fmt.Errorf("hub configuration:\n%w", err)
@@ -209,6 +248,22 @@ func runHub(ctx context.Context, cfg config.Hub, rc *rest.Config, logOut io.Writ
 	if err != nil {
 		return fmt.Errorf("create the hub manager: %w", err)
 	}
+	id := hub.ReplicaID()
+	var pool *gossip.Pool
+	if cfg.Gossip.Enabled {
+		if pool, err = hub.StartGossip(ctx, cfg.Gossip, id, log, ctrlmetrics.Registry); err != nil {
+			return fmt.Errorf("start gossip: %w", err)
+		}
+		defer func() {
+			if err := hub.LeaveGossip(pool); err != nil {
+				log.Error(err, "Leaving the gossip pool")
+			}
+		}()
+		log.Info("In the gossip pool", "name", id, "address", pool.Addr(), "encrypted", !cfg.Gossip.Insecure)
+		if !cfg.Failover.Enabled {
+			log.Info("Gossip without failover: no AgentAlive conditions, which need the federation etcd")
+		}
+	}
 	var store *coord.Store
 	var gate statefulset.DataGate
 	if cfg.Failover.Enabled {
@@ -219,13 +274,17 @@ func runHub(ctx context.Context, cfg config.Hub, rc *rest.Config, logOut io.Writ
 		}
 		defer store.Close()
 		gate = coordinator.DataGate{Store: store}
-		log.Info("Coordinating failovers", "etcd", strings.Join(store.Endpoints(), ","), "embedded", len(ccfg.Endpoints) == 0)
+		log.Info("Coordinating failovers", "id", id, "etcd", strings.Join(store.Endpoints(), ","), "embedded", len(ccfg.Endpoints) == 0)
 	}
 	if _, err := hub.Setup(mgr, cfg, gate); err != nil {
 		return err
 	}
 	if store != nil {
-		if _, err := hub.SetupFailover(mgr, cfg, store); err != nil {
+		agents, err := hub.SetupAgents(mgr, store, pool)
+		if err != nil {
+			return err
+		}
+		if _, err := hub.SetupFailover(mgr, cfg, store, id, agents); err != nil {
 			return err
 		}
 	}

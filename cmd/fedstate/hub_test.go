@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fedstate/fedstate/config"
 )
 
 func TestHubConfigErrors(t *testing.T) {
@@ -75,5 +78,43 @@ func TestHubFailoverFlags(t *testing.T) {
 	if !cfg.Failover.Enabled || len(e.Endpoints) != 2 || e.CAFile != "ca.pem" || e.CertFile != "hub.pem" || e.KeyFile != "hub-key.pem" ||
 		cfg.Failover.DNSPrefix != "/dns/" {
 		t.Errorf("failover configuration %+v", cfg.Failover)
+	}
+}
+
+func TestHubGossipFlags(t *testing.T) {
+	parse := func(args ...string) (config.Hub, error) {
+		t.Helper()
+		cmd := newHubCommand()
+		if err := cmd.ParseFlags(args); err != nil {
+			t.Fatal(err)
+		}
+		o := &hubOptions{}
+		g := &o.cfg.Gossip
+		g.Enabled, _ = cmd.Flags().GetBool("gossip")
+		g.BindAddress, _ = cmd.Flags().GetString("gossip-listen")
+		g.AdvertiseAddress, _ = cmd.Flags().GetString("gossip-advertise")
+		g.Join, _ = cmd.Flags().GetStringSlice("gossip-join")
+		g.KeyringFile, _ = cmd.Flags().GetString("gossip-keyring")
+		g.Insecure, _ = cmd.Flags().GetBool("gossip-insecure")
+		return o.config(cmd.Flags())
+	}
+	cfg, err := parse()
+	if err != nil || cfg.Gossip.Enabled {
+		t.Errorf("no flags: gossip %+v, %v; want off", cfg.Gossip, err)
+	}
+	cfg, err = parse("--gossip-keyring", "/k", "--gossip-listen", "127.0.0.1:7000", "--gossip-join", "hub-1:7946,hub-2:7946",
+		"--gossip-advertise", "10.0.0.1:7000")
+	want := config.Gossip{Enabled: true, BindAddress: "127.0.0.1:7000", AdvertiseAddress: "10.0.0.1:7000",
+		Join: []string{"hub-1:7946", "hub-2:7946"}, KeyringFile: "/k"}
+	if err != nil || !reflect.DeepEqual(cfg.Gossip, want) {
+		t.Errorf("gossip %+v, %v; want %+v", cfg.Gossip, err, want)
+	}
+	if cfg, err = parse("--gossip-insecure", "--gossip=false"); err != nil || cfg.Gossip.Enabled {
+		t.Errorf("--gossip=false: gossip %+v, %v; want off", cfg.Gossip, err)
+	}
+	for _, args := range [][]string{{"--gossip"}, {"--gossip-listen", "127.0.0.1:0"}} {
+		if _, err := parse(args...); err == nil || !strings.Contains(err.Error(), "gossip.keyringFile") {
+			t.Errorf("%v without a keyring: %v, want an error naming gossip.keyringFile", args, err)
+		}
 	}
 }

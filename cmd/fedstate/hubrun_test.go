@@ -4,11 +4,14 @@ import (
 	"context"
 	"io"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -18,14 +21,17 @@ import (
 	"github.com/fedstate/fedstate/federation/api/v1alpha1"
 	"github.com/fedstate/fedstate/federation/hub"
 	"github.com/fedstate/fedstate/federation/membership"
+	"github.com/fedstate/fedstate/replication/coord"
+	"github.com/fedstate/fedstate/replication/gossip"
 )
 
 // TestHubRunsFailover runs the hub as fedstate hub does, with the default
-// embedded federation etcd (on free ports), against a test bed with one
-// joined member: a new PrimaryReplica service is placed there by the
-// FederatedStatefulSet controller and gets its first primary from the
-// failover coordinator, committed with its DNS record in the embedded
-// etcd.
+// embedded federation etcd (on free ports) and gossip on, against a test
+// bed with one joined member: the member's agent (its gossip node and etcd
+// session, simulated) makes the member's AgentAlive condition True, and a
+// new PrimaryReplica service is placed there by the FederatedStatefulSet
+// controller and gets its first primary from the failover coordinator,
+// committed with its DNS record in the embedded etcd.
 func TestHubRunsFailover(t *testing.T) {
 	ctx := t.Context()
 	bins, err := testbed.Build(ctx, testbed.BuildConfig{CacheDir: testbed.DefaultCacheDir(), Progress: io.Discard})
@@ -68,6 +74,7 @@ func TestHubRunsFailover(t *testing.T) {
 	e := &cfg.Failover.Etcd
 	e.EmbedDataDir = t.TempDir()
 	e.EmbedClientURL, e.EmbedPeerURL = "http://"+freeAddr(t), "http://"+freeAddr(t)
+	cfg.Gossip.Enabled, cfg.Gossip.Insecure, cfg.Gossip.BindAddress = true, true, freeAddr(t)
 	rctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- runHub(rctx, cfg, rc, io.Discard, 0) }()
@@ -78,6 +85,8 @@ func TestHubRunsFailover(t *testing.T) {
 		}
 	})
 
+	startAgent(t, cfg, "eu-1")
+	waitAgentAlive(t, hubc, "eu-1")
 	createService(t, hubc)
 	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{e.EmbedClientURL}, DialTimeout: 5 * time.Second})
 	if err != nil {
@@ -101,6 +110,72 @@ func TestHubRunsFailover(t *testing.T) {
 		select {
 		case <-ctx.Done():
 			t.Fatal(ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// startAgent plays the member's agent: a gossip node that joins the hub's
+// and a session in the federation etcd, both ended with the test.
+func startAgent(t *testing.T, cfg config.Hub, member string) {
+	t.Helper()
+	gc := gossip.DefaultConfig("agent-" + member)
+	gc.Role, gc.Cluster, gc.BindAddr, gc.BindPort, gc.Insecure = gossip.RoleAgent, member, "127.0.0.1", 0, true
+	pool, err := gossip.New(gc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pool.Shutdown() })
+	ccfg := hub.CoordConfig(cfg.Failover.Etcd)
+	ccfg.Endpoints, ccfg.Logger = []string{cfg.Failover.Etcd.EmbedClientURL}, zap.NewNop()
+	deadline := time.Now().Add(time.Minute)
+	for { // the hub starts its gossip node and its etcd in the background
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		_, jerr := pool.Join(ctx, cfg.Gossip.BindAddress)
+		var store *coord.Store
+		if jerr == nil {
+			store, jerr = coord.Connect(ctx, ccfg)
+		}
+		cancel()
+		if jerr == nil {
+			t.Cleanup(func() { _ = store.Close() })
+			a, err := store.StartAgent(t.Context(), "agent-"+member, member)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(a.Abandon)
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the agent of %s cannot reach the hub: %v", member, jerr)
+		}
+		select {
+		case <-t.Context().Done():
+			t.Fatal(t.Context().Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// waitAgentAlive waits until the member's AgentAlive condition is True
+// with the hub's gossip node answering the agent.
+func waitAgentAlive(t *testing.T, hubc client.Client, member string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var mc v1alpha1.MemberCluster
+		err := hubc.Get(t.Context(), client.ObjectKey{Name: member}, &mc)
+		c := meta.FindStatusCondition(mc.Status.Conditions, v1alpha1.MemberAgentAlive)
+		if err == nil && c != nil && c.Status == metav1.ConditionTrue && c.Reason == v1alpha1.ReasonSessionAlive &&
+			strings.Contains(c.Message, "gossip probes") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("AgentAlive of %s: %+v, %v", member, c, err)
+		}
+		select {
+		case <-t.Context().Done():
+			t.Fatal(t.Context().Err())
 		case <-time.After(200 * time.Millisecond):
 		}
 	}

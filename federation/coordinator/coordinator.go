@@ -28,6 +28,15 @@ type Promoter interface {
 	Promote(ctx context.Context, req coord.PromoteRequest) (coord.PromoteResult, error)
 }
 
+// Suspicions tells whether the gossip pool declares a member cluster
+// dead; members.AgentMonitor is the one to use.
+type Suspicions interface {
+	// ClusterSuspected returns a note and true when gossip declares every
+	// agent of cluster dead with other members' corroboration. It must
+	// not block and must be safe for concurrent use.
+	ClusterSuspected(cluster string) (note string, suspected bool)
+}
+
 // Coordinator is the hub's failover coordinator and DNS publisher. Set the
 // exported fields, then call SetupWithManager. It acts only while the hub
 // leads both in the hub cluster (controller-runtime's leader election) and
@@ -48,6 +57,11 @@ type Coordinator struct {
 	DNS *dnsserver.Writer
 	// Recorder records events on services.
 	Recorder events.EventRecorder
+	// Suspicions, when set, lets the coordinator warn (event
+	// PrimaryClusterSuspected) when gossip declares a primary's cluster
+	// dead while the primary still holds its lease. It never promotes on
+	// it: promotions wait for the lease to expire.
+	Suspicions Suspicions
 	// Config tunes the coordinator.
 	Config Config
 

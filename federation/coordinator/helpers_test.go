@@ -66,6 +66,9 @@ type env struct {
 	store      *coord.Store
 	leaseTTL   time.Duration
 	primaryKey string
+	// setup, when set, adds to each hub's manager what the test needs
+	// beside the coordinator, before the coordinator is set up.
+	setup func(mgr ctrl.Manager, c *coordinator.Coordinator)
 }
 
 // newEnv prepares a test's namespace and etcd prefixes.
@@ -155,6 +158,9 @@ func (e *env) startHub(t *testing.T, id string, promoter func(coordinator.Promot
 		Recorder: mgr.GetEventRecorder("fedstate-hub"), Config: cfg}
 	if promoter != nil {
 		c.Promoter = promoter(store)
+	}
+	if e.setup != nil {
+		e.setup(mgr, c)
 	}
 	if err := c.SetupWithManager(mgr); err != nil {
 		t.Fatal(err)

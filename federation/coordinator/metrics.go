@@ -48,6 +48,10 @@ var (
 		Name: "fedstate_failover_dns_writes_total",
 		Help: "Transactions that published replica and service DNS records (outside promotions).",
 	})
+	suspicionsTotal = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "fedstate_failover_primary_suspected_total",
+		Help: "Times gossip declared a primary's cluster dead while the primary held its lease (event PrimaryClusterSuspected).",
+	})
 	sessionErrorsTotal = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "fedstate_failover_session_errors_total",
 		Help: "Times a service's coordination restarted from a fresh etcd snapshot after an error.",
@@ -56,5 +60,5 @@ var (
 
 func init() {
 	ctrlmetrics.Registry.MustRegister(leaderGauge, servicesGauge, promotionsTotal, commitFailuresTotal, rtoSeconds,
-		phaseSeconds, dataLossBytes, requestsTotal, commandsTotal, dnsWritesTotal, sessionErrorsTotal)
+		phaseSeconds, dataLossBytes, requestsTotal, commandsTotal, dnsWritesTotal, sessionErrorsTotal, suspicionsTotal)
 }

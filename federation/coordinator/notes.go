@@ -51,6 +51,37 @@ func (s *session) recorded(rec failover.Record) {
 	}
 }
 
+// noteSuspicion records PrimaryClusterSuspected once per primary while
+// gossip declares its cluster dead and the primary still holds its lease:
+// operators see the outage coming before the lease expires. The failover
+// machine is not told; only the lease's expiry promotes.
+func (s *session) noteSuspicion() {
+	if s.c.Suspicions == nil || s.st.Primary == "" {
+		return
+	}
+	r := s.st.Replica(s.st.Primary)
+	leased := s.lease != nil && uint64(s.lease.Epoch) == s.st.Epoch && s.lease.Replica == s.ordinal(s.st.Primary)
+	if r == nil || r.Cluster == "" || !leased {
+		s.suspected = ""
+		return
+	}
+	note, ok := s.c.Suspicions.ClusterSuspected(r.Cluster)
+	if !ok {
+		s.suspected = ""
+		return
+	}
+	key := fmt.Sprintf("%d/%s", s.st.Epoch, r.Cluster)
+	if s.suspected == key {
+		return
+	}
+	s.suspected = key
+	suspicionsTotal.Inc()
+	s.log.Info("Gossip declares the primary's cluster dead; waiting for the lease", "primary", s.st.Primary, "cluster", r.Cluster, "epoch", s.st.Epoch)
+	s.warn("PrimaryClusterSuspected", "Observe", fmt.Sprintf(
+		"Primary %s in epoch %d: %s. The primary keeps its role while it holds its lease; a failover starts only when the lease expires",
+		where(&s.st, s.st.Primary), s.st.Epoch, note))
+}
+
 // warn records a warning event on the service.
 func (s *session) warn(reason, action, note string) {
 	s.event(corev1.EventTypeWarning, reason, action, note)

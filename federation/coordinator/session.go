@@ -67,6 +67,9 @@ type session struct {
 	// request phases announced (kind, id and phase).
 	done  map[v1alpha1.RequestKind]string
 	noted map[v1alpha1.RequestKind]v1alpha1.RequestStatus
+	// suspected is the primary ("epoch/cluster") whose cluster gossip was
+	// last announced dead, empty when none is.
+	suspected string
 }
 
 func newSession(c *Coordinator, t *tenure, s *service) *session {

@@ -51,6 +51,7 @@ func (s *session) sync(ctx context.Context, tick bool) error {
 		if err := s.save(ctx); err != nil {
 			return err
 		}
+		s.noteSuspicion()
 	}
 	if err := s.writeStatus(ctx); err != nil {
 		return err

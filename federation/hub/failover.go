@@ -27,8 +27,10 @@ func CoordConfig(e config.Etcd) coord.Config {
 // SetupFailover adds the failover coordinator and DNS publishing to mgr,
 // coordinating in store: the federation etcd, connected by the caller
 // (coord.Connect with CoordConfig), who closes it once the manager has
-// stopped.
-func SetupFailover(mgr ctrl.Manager, cfg config.Hub, store *coord.Store) (*coordinator.Coordinator, error) {
+// stopped. id names the replica in etcd (ReplicaID); suspicions, when not
+// nil, lets the coordinator warn that gossip declares a primary's cluster
+// dead (the AgentMonitor of SetupAgents).
+func SetupFailover(mgr ctrl.Manager, cfg config.Hub, store *coord.Store, id string, suspicions coordinator.Suspicions) (*coordinator.Coordinator, error) {
 	f := cfg.Failover
 	wcfg := dnsserver.DefaultWriterConfig()
 	wcfg.Prefix = f.DNSPrefix
@@ -37,14 +39,16 @@ func SetupFailover(mgr ctrl.Manager, cfg config.Hub, store *coord.Store) (*coord
 		return nil, fmt.Errorf("DNS writer: %w", err)
 	}
 	ccfg := coordinator.DefaultConfig()
+	ccfg.ID = id
 	ccfg.DNSPrefix, ccfg.TickInterval, ccfg.StepTimeout, ccfg.SaveInterval = f.DNSPrefix, f.TickInterval, f.StepTimeout, f.SaveInterval
 	c := &coordinator.Coordinator{
-		Client:    mgr.GetClient(),
-		APIReader: mgr.GetAPIReader(),
-		Store:     store,
-		DNS:       w,
-		Recorder:  mgr.GetEventRecorder(EventSource),
-		Config:    ccfg,
+		Client:     mgr.GetClient(),
+		APIReader:  mgr.GetAPIReader(),
+		Store:      store,
+		DNS:        w,
+		Recorder:   mgr.GetEventRecorder(EventSource),
+		Config:     ccfg,
+		Suspicions: suspicions,
 	}
 	if err := c.SetupWithManager(mgr); err != nil {
 		return nil, err

@@ -25,6 +25,12 @@
 // waits for that). An unreachable member is never disconnected and nothing
 // is ever deleted in a member because of it.
 //
+// AgentMonitor writes the third condition, AgentAlive: whether the
+// member's fedstate agent holds its session in the federation etcd, told
+// early and partition-aware by the hub's view of the gossip pool (see
+// agentAlive for the rules). It patches only that condition, under the
+// same optimistic locking as the registry, and nothing acts on it.
+//
 // Wiring, in the hub's main:
 //
 //	reg, err := members.New(cfg.Members, mgr.GetClient(), mgr.GetScheme(), mgr.GetEventRecorder("fedstate-members"))
@@ -32,5 +38,9 @@
 //	err = r.SetupWithManager(mgr) // also adds reg, leader-elected, to mgr
 //
 // and a controller that manages member objects watches reg.Events() with
-// source.Channel and calls reg.Client(name) in its Reconcile.
+// source.Channel and calls reg.Client(name) in its Reconcile. With the
+// federation etcd (store) and the hub's gossip node (pool, optional):
+//
+//	m := &members.AgentMonitor{Client: mgr.GetClient(), Sessions: store, Gossip: pool, Recorder: rec}
+//	err = m.SetupWithManager(mgr)
 package members

@@ -13,8 +13,10 @@ const (
 	// MemberReachable is True when the last health probe reached the
 	// member's API server within its timeout.
 	MemberReachable = "Reachable"
-	// MemberAgentAlive is True when the member's fedstate agent is a live
-	// member of the gossip pool and holds its etcd session.
+	// MemberAgentAlive is True when the member's fedstate agent holds a
+	// live session in the federation etcd and the gossip pool does not
+	// declare it dead with other members' corroboration. A status, never
+	// a trigger: failover acts on the primaries' leases only.
 	MemberAgentAlive = "AgentAlive"
 )
 
@@ -36,6 +38,31 @@ const (
 	// an error status up to the failure threshold: it is reachable, not
 	// ready.
 	ReasonAPIServerNotReady = "APIServerNotReady"
+
+	// ReasonSessionAlive (AgentAlive True): the member's agent holds a live
+	// etcd session, and gossip, if the hub is in the pool, sees nothing
+	// wrong.
+	ReasonSessionAlive = "SessionAlive"
+	// ReasonHubCannotProbe (AgentAlive True): the agent holds its session,
+	// but the hub's own gossip probes fail while other members vouch for
+	// it, or no other member confirmed the death the hub declared: the
+	// network between the hub and the agent (or the hub's own) is the
+	// problem, not the agent.
+	ReasonHubCannotProbe = "HubCannotProbe"
+	// ReasonGossipSuspect (AgentAlive Unknown): the hub's gossip probes of
+	// the agent, direct and through other members, got no answer; its
+	// session is still alive.
+	ReasonGossipSuspect = "GossipSuspect"
+	// ReasonGossipDead (AgentAlive False): gossip declares the agent dead,
+	// corroborated by other members; its session may outlive it by up to
+	// the lease TTL.
+	ReasonGossipDead = "GossipDead"
+	// ReasonAgentLeft (AgentAlive False): the agent left the gossip pool, a
+	// planned stop.
+	ReasonAgentLeft = "AgentLeft"
+	// ReasonNoSession (AgentAlive False): no agent of the member holds a
+	// session in the federation etcd.
+	ReasonNoSession = "NoSession"
 )
 
 // TaintEffect says what a MemberCluster taint does to replicas that do not
@@ -157,6 +184,7 @@ type MemberClusterStatus struct {
 // +kubebuilder:printcolumn:name="Zone",type=string,JSONPath=`.spec.zone`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Reachable",type=string,JSONPath=`.status.conditions[?(@.type=="Reachable")].status`
+// +kubebuilder:printcolumn:name="Agent",type=string,JSONPath=`.status.conditions[?(@.type=="AgentAlive")].status`
 // +kubebuilder:printcolumn:name="Version",type=string,JSONPath=`.status.kubernetesVersion`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type MemberCluster struct {
