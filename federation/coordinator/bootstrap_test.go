@@ -106,6 +106,14 @@ func TestBootstrap(t *testing.T) {
 	})
 
 	// Deleting the service removes its coordination keys and DNS records.
+	// The simulated agents stop first: real ones stop reporting a replica
+	// whose pod is gone, these would write its report again.
+	f.stop()
+	for _, a := range f.agents {
+		if err := a.session.Close(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := hubc.Delete(t.Context(), e.get()); err != nil {
 		t.Fatal(err)
 	}

@@ -30,6 +30,8 @@ type fleet struct {
 	agents map[string]*agent
 	// violations are moments with two writable primaries.
 	violations []string
+	// stop ends every agent's loop and waits for it.
+	stop func()
 }
 
 // replica is one simulated database replica.
@@ -72,7 +74,9 @@ func startFleet(t *testing.T, e *env, lags []uint64) *fleet {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	t.Cleanup(func() { cancel(); wg.Wait() })
+	var once sync.Once
+	f.stop = func() { once.Do(func() { cancel(); wg.Wait() }) }
+	t.Cleanup(f.stop)
 	for _, c := range clusters {
 		p, err := faultnet.Listen(strings.TrimPrefix(etcdURL, "http://"))
 		if err != nil {
