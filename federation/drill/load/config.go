@@ -47,8 +47,8 @@ type Config struct {
 	// used; an answer is never used past its TTL either, and every failed
 	// operation resolves again.
 	ResolveInterval time.Duration
-	// GapThreshold is the shortest time between two acknowledged writes
-	// that Snapshot lists as a gap.
+	// GapThreshold: Snapshot lists the gaps between acknowledged writes
+	// longer than this; zero means ten write intervals.
 	GapThreshold time.Duration
 	// Clock is the time source; nil is the system clock.
 	Clock Clock
@@ -74,9 +74,9 @@ func DefaultConfig() Config {
 		// One second: a client follows a new primary within a second of
 		// the DNS server naming it, even if the answer's TTL is longer.
 		ResolveInterval: time.Second,
-		// Ten write intervals at the default rate: a pause of one slow
-		// write is not listed, a failover is.
-		GapThreshold: 500 * time.Millisecond,
+		// Zero: ten write intervals (500 ms at the default rate), so a
+		// pause of one slow write is not listed at any rate, a failover is.
+		GapThreshold: 0,
 	}
 }
 
@@ -116,10 +116,13 @@ func (c Config) Validate() error {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"opTimeout", c.OpTimeout}, {"resolveInterval", c.ResolveInterval}, {"gapThreshold", c.GapThreshold}} {
+	}{{"opTimeout", c.OpTimeout}, {"resolveInterval", c.ResolveInterval}} {
 		if d.v <= 0 {
 			errs = append(errs, fmt.Errorf("%s %v: must be positive", d.name, d.v))
 		}
+	}
+	if c.GapThreshold < 0 {
+		errs = append(errs, fmt.Errorf("gapThreshold %v: must not be negative", c.GapThreshold))
 	}
 	if c.Rate > 0 && c.GapThreshold > 0 && c.GapThreshold <= interval(c.Rate) {
 		errs = append(errs, fmt.Errorf("gapThreshold %v: must be longer than the write interval %v, or every pause is a gap", c.GapThreshold, interval(c.Rate)))
@@ -134,6 +137,14 @@ func (c Config) PrimaryName() string { return "primary." + c.ServiceName() }
 // ready replica.
 func (c Config) ServiceName() string {
 	return c.Service + "." + c.Namespace + ".svc." + c.Zone
+}
+
+// gapThreshold is GapThreshold, or ten write intervals.
+func (c Config) gapThreshold() time.Duration {
+	if c.GapThreshold > 0 {
+		return c.GapThreshold
+	}
+	return 10 * interval(c.Rate)
 }
 
 // interval is the time between two operations at rate a second.

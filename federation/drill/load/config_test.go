@@ -26,7 +26,8 @@ func TestConfigValidate(t *testing.T) {
 		{name: "defaults with a service", edit: func(*Config) {}},
 		{name: "every field bad at once", edit: func(c *Config) {
 			*c = Config{DNSServer: "nohost", Zone: "fedstate.local", Namespace: "Demo", Table: "1t", Rate: -1, ReadRate: -2, GapThreshold: -1}
-		}, wants: []string{"dnsServer", "zone", "namespace", "service", "port", "rate", "readRate", "table", "user", "database", "opTimeout", "resolveInterval", "gapThreshold"}},
+		}, wants: []string{"dnsServer", "zone", "namespace", "service", "port", "rate", "readRate", "table", "user", "database", "opTimeout", "resolveInterval", "gapThreshold -1ns: must not be negative"}},
+		{name: "low rate, default threshold", edit: func(c *Config) { c.Rate = 0.5 }},
 		{name: "threshold within the write interval", edit: func(c *Config) { c.Rate, c.GapThreshold = 2, 400*time.Millisecond },
 			wants: []string{"gapThreshold 400ms: must be longer than the write interval 500ms"}},
 		{name: "quoted table names are refused", edit: func(c *Config) { c.Table = `load"; DROP` }, wants: []string{"table"}},

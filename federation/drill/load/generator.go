@@ -140,7 +140,7 @@ func (g *Generator) Snapshot() Snapshot {
 	if end.IsZero() {
 		end = g.clock.Now()
 	}
-	return Analyze(ops, start, end, g.cfg.GapThreshold)
+	return Analyze(ops, start, end, g.cfg.gapThreshold())
 }
 
 // Acknowledged returns the ids of the acknowledged writes, ascending.

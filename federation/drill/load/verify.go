@@ -4,16 +4,23 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
 
+// verifyTimeout bounds Verify: a server reads a million ids in about a
+// second; one that takes a minute is not answering.
+const verifyTimeout = time.Minute
+
 // Verify reads back this run's row ids from the server at addr and returns
 // the acknowledged writes it lacks, ascending; none means no acknowledged
 // write is lost there. Writes that failed or timed out may or may not be
-// present, and are not reported. It blocks on the server, within ctx, and
-// is safe to call while Run writes.
+// present, and are not reported. It blocks on the server, within ctx and
+// at most a minute, and is safe to call while Run writes.
 func (g *Generator) Verify(ctx context.Context, addr netip.AddrPort) ([]int64, error) {
+	ctx, cancel := context.WithTimeout(ctx, verifyTimeout)
+	defer cancel()
 	acked := g.Acknowledged()
 	conn, err := connect(ctx, g.cfg, addr)
 	if err != nil {

@@ -46,6 +46,7 @@ func Summary(d Data) string {
 		fmt.Fprintf(&b, "RTO:       %s (first phase's start to last phase's end)\n", formatSeconds(d.RTO()))
 	}
 
+	b.WriteString("\n")
 	writeLoad(&b, d.Load, at)
 
 	b.WriteString("\nData:\n")
@@ -71,9 +72,18 @@ func Summary(d Data) string {
 	return b.String()
 }
 
+// LoadSummary is the client traffic's figures in plain text, as Summary
+// shows them, with times in seconds from the traffic's start: writes and
+// reads with their errors by kind, write latency, downtime and the gaps.
+func LoadSummary(s load.Snapshot) string {
+	var b strings.Builder
+	writeLoad(&b, s, func(t time.Time) string { return formatSeconds(t.Sub(s.Start)) })
+	return b.String()
+}
+
 // writeLoad writes the client traffic's figures.
 func writeLoad(b *strings.Builder, s load.Snapshot, at func(time.Time) string) {
-	b.WriteString("\nClients:\n")
+	b.WriteString("Clients:\n")
 	if s.Start.IsZero() {
 		b.WriteString("  no traffic recorded\n")
 		return
