@@ -87,7 +87,7 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("dnsServer %q: want host:port", c.DNSServer))
 	}
 	if !validZone(c.Zone) {
-		errs = append(errs, fmt.Errorf("zone %q: want a fully qualified domain name such as fedstate.local.", c.Zone))
+		errs = append(errs, fmt.Errorf("zone %q: want a fully qualified domain name such as \"fedstate.local.\"", c.Zone))
 	}
 	if !dnsserver.IsLabel(c.Namespace) {
 		errs = append(errs, fmt.Errorf("namespace %q: must be a DNS label", c.Namespace))
