@@ -16,13 +16,14 @@ primary through failures and serves federated DNS.
 Join a member cluster with "fedctl join", remove it with "fedctl unjoin".
 See where a service's replicas run, its primary and DNS names with
 "fedctl status". Move a primary with "fedctl switchover"; promote a replica of a service whose
-primary is lost with "fedctl failover".
+primary is lost with "fedctl failover". Measure what clients of a PostgreSQL
+service see meanwhile with "fedctl load".
 
 It also runs a real local federation on one machine for development and
 tests (fedctl testbed), built from the Go module proxy.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newTestbedCommand(), newJoinCommand(), newUnjoinCommand(), newStatusCommand(), newSwitchoverCommand(), newFailoverCommand())
+	root.AddCommand(newTestbedCommand(), newJoinCommand(), newUnjoinCommand(), newStatusCommand(), newSwitchoverCommand(), newFailoverCommand(), newLoadCommand())
 	return root
 }
