@@ -28,6 +28,18 @@ tools: build ## Build the test-bed binaries (Kubernetes, etcd, kwok) into .cache
 test: tools ## Run every test against real API servers (what CI runs).
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
+# The robustness suite: ITER iterations of a randomized fault schedule
+# (SEED replays one; FAULTS restricts the kinds), report in ROBUSTNESS_REPORT.
+ITER ?= 5
+SEED ?= 0
+FAULTS ?=
+ROBUSTNESS_REPORT ?= robustness-report.json
+
+.PHONY: test-robustness
+test-robustness: tools ## Run the robustness suite (ITER=5; ITER=100 for a long run; SEED=s FAULTS=kind to replay).
+	$(GO) test -tags robustness -count=1 -timeout 600m -v -run TestRobustness ./e2e/robustness/ \
+	  -iter $(ITER) -seed $(SEED) -faults '$(FAULTS)' -report $(CURDIR)/$(ROBUSTNESS_REPORT)
+
 .PHONY: generate
 generate: ## Generate deep-copy functions for the API types.
 	$(GO) tool controller-gen object paths=./federation/api/...
