@@ -23,7 +23,7 @@ const namespace = "default"
 
 // waitFor polls check every 200 ms until it returns nil, failing the test
 // with its last error after timeout.
-func waitFor(t *testing.T, timeout time.Duration, what string, check func() error) {
+func waitFor(t testing.TB, timeout time.Duration, what string, check func() error) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -105,32 +105,48 @@ func lookupPrimary(name string) (netip.Addr, error) {
 	return netip.Addr{}, fmt.Errorf("no primary address: rcode %s", dns.RcodeToString[r.Rcode])
 }
 
+// pgPort is the port of the replicas' servers at their pod addresses.
+const pgPort = 5432
+
 // connect opens a session to the server at addr as the superuser.
 func connect(ctx context.Context, addr netip.Addr) (*pgx.Conn, error) {
+	return connectTo(ctx, netip.AddrPortFrom(addr, pgPort).String())
+}
+
+// connectTo opens a session to the server at host:port as the superuser.
+func connectTo(ctx context.Context, hostPort string) (*pgx.Conn, error) {
 	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	return pgx.Connect(cctx, fmt.Sprintf("postgres://postgres@%s:5432/postgres?sslmode=disable&connect_timeout=2", addr))
+	return pgx.Connect(cctx, fmt.Sprintf("postgres://postgres@%s/postgres?sslmode=disable&connect_timeout=2", hostPort))
 }
 
 // writer is a client writing numbered rows through the DNS name of the
-// primary, one statement per row, recording which were acknowledged.
+// primary, one statement per row, recording which were acknowledged and
+// when.
 type writer struct {
 	service string
-	mu      sync.Mutex
-	acked   []int
+	// locate, when set, finds the primary's host:port instead of the DNS
+	// name of service.
+	locate func(context.Context) (string, error)
+	mu     sync.Mutex
+	acked  []int
+	// ackedAt[i] is when acked[i] was acknowledged.
+	ackedAt []time.Time
 	next    int
 	errs    int
 	// firstErr and recovered time the outage clients saw.
 	firstErr, recovered time.Time
+	// lastErr is the error of the last write that failed.
+	lastErr error
 }
 
 // write tries to insert the next row once: resolve, connect, insert.
 func (w *writer) write(ctx context.Context) error {
-	addr, err := lookupPrimary(w.service)
+	hostPort, err := w.primary(ctx)
 	if err != nil {
 		return err
 	}
-	conn, err := connect(ctx, addr)
+	conn, err := connectTo(ctx, hostPort)
 	if err != nil {
 		return err
 	}
@@ -146,8 +162,22 @@ func (w *writer) write(ctx context.Context) error {
 	}
 	w.mu.Lock()
 	w.acked = append(w.acked, id)
+	w.ackedAt = append(w.ackedAt, time.Now())
 	w.mu.Unlock()
 	return nil
+}
+
+// primary finds the host:port of the primary: with locate if set, else
+// through the DNS name of the service.
+func (w *writer) primary(ctx context.Context) (string, error) {
+	if w.locate != nil {
+		return w.locate(ctx)
+	}
+	addr, err := lookupPrimary(w.service)
+	if err != nil {
+		return "", err
+	}
+	return netip.AddrPortFrom(addr, pgPort).String(), nil
 }
 
 // run writes until ctx ends, pausing between rows.
@@ -158,6 +188,7 @@ func (w *writer) run(ctx context.Context) {
 		switch {
 		case err != nil:
 			w.errs++
+			w.lastErr = err
 			if w.firstErr.IsZero() || !w.recovered.IsZero() {
 				w.firstErr, w.recovered = time.Now(), time.Time{}
 			}
@@ -169,6 +200,13 @@ func (w *writer) run(ctx context.Context) {
 	}
 }
 
+// lastError returns the error of the last write that failed, if any.
+func (w *writer) lastError() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.lastErr
+}
+
 // ackedRows returns the rows acknowledged so far.
 func (w *writer) ackedRows() []int {
 	w.mu.Lock()
@@ -176,9 +214,32 @@ func (w *writer) ackedRows() []int {
 	return append([]int(nil), w.acked...)
 }
 
+// ackGap returns when the first row acknowledged at or after t was
+// acknowledged, and when the row before it was: the outage a client saw
+// around t. ok is false while no row was acknowledged at or after t, or
+// none before.
+func (w *writer) ackGap(t time.Time) (before, after time.Time, ok bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for i, at := range w.ackedAt {
+		if !at.Before(t) {
+			if i == 0 {
+				return time.Time{}, time.Time{}, false
+			}
+			return w.ackedAt[i-1], at, true
+		}
+	}
+	return time.Time{}, time.Time{}, false
+}
+
 // rowsAt reads every row id the server at addr holds.
 func rowsAt(ctx context.Context, addr netip.Addr) (map[int]bool, error) {
-	conn, err := connect(ctx, addr)
+	return rowsAtHost(ctx, netip.AddrPortFrom(addr, pgPort).String())
+}
+
+// rowsAtHost reads every row id the server at host:port holds.
+func rowsAtHost(ctx context.Context, hostPort string) (map[int]bool, error) {
+	conn, err := connectTo(ctx, hostPort)
 	if err != nil {
 		return nil, err
 	}
@@ -208,11 +269,23 @@ type writability struct {
 
 // watch samples the servers at the addresses addrs returns until ctx ends.
 func (wr *writability) watch(ctx context.Context, addrs func() []netip.Addr) {
-	for ctx.Err() == nil {
-		var writable []netip.Addr
+	wr.watchHosts(ctx, func() []string {
+		var out []string
 		for _, a := range addrs() {
-			if ok, err := isWritable(ctx, a); err == nil && ok {
-				writable = append(writable, a)
+			out = append(out, netip.AddrPortFrom(a, pgPort).String())
+		}
+		return out
+	})
+}
+
+// watchHosts samples the servers at the host:port pairs hosts returns
+// until ctx ends.
+func (wr *writability) watchHosts(ctx context.Context, hosts func() []string) {
+	for ctx.Err() == nil {
+		var writable []string
+		for _, h := range hosts() {
+			if ok, err := isWritableAt(ctx, h); err == nil && ok {
+				writable = append(writable, h)
 			}
 		}
 		wr.mu.Lock()
@@ -228,7 +301,12 @@ func (wr *writability) watch(ctx context.Context, addrs func() []netip.Addr) {
 // isWritable reports whether the server at addr is a primary whose new
 // sessions may write (not in recovery, not fenced read-only).
 func isWritable(ctx context.Context, addr netip.Addr) (bool, error) {
-	conn, err := connect(ctx, addr)
+	return isWritableAt(ctx, netip.AddrPortFrom(addr, pgPort).String())
+}
+
+// isWritableAt is isWritable for the server at host:port.
+func isWritableAt(ctx context.Context, hostPort string) (bool, error) {
+	conn, err := connectTo(ctx, hostPort)
 	if err != nil {
 		return false, err
 	}

@@ -160,6 +160,10 @@ func run(m *testing.M) int {
 	if err := os.Chmod(runDir, 0o755); err != nil {
 		return fail(err)
 	}
+	if os.Getenv("FEDSTATE_KEEP_LOGS") != "" {
+		// The agents' run folders hold the PostgreSQL server logs.
+		defer func() { _ = exec.Command("cp", "-a", runDir, dir+".run").Run() }()
+	}
 	for _, mspec := range cfg.Members {
 		c, err := bed.Cluster(mspec.Name)
 		if err != nil {
