@@ -5,4 +5,9 @@
 // regions die, agents restart and primaries are switched over; the tests
 // check that acknowledged writes survive and that no two replicas are ever
 // writable at once.
+//
+// BenchmarkFailover (make bench-failover) measures the failover after the
+// loss of the primary's region on the same federation, and the failover of
+// a three-node Patroni cluster on loopback after the loss of its leader,
+// side by side.
 package failover

@@ -14,7 +14,7 @@ import (
 
 // startService creates a PostgreSQL service, waits for its first primary
 // and every replica to report, and creates the table the writers use.
-func startService(t *testing.T, fss *v1alpha1.FederatedStatefulSet) *v1alpha1.FederatedStatefulSet {
+func startService(t testing.TB, fss *v1alpha1.FederatedStatefulSet) *v1alpha1.FederatedStatefulSet {
 	t.Helper()
 	ctx := t.Context()
 	if err := hubc.Create(ctx, fss); err != nil {
@@ -27,21 +27,7 @@ func startService(t *testing.T, fss *v1alpha1.FederatedStatefulSet) *v1alpha1.Fe
 		if cur, err = getService(ctx, fss.Name); err != nil {
 			return err
 		}
-		if cur.Status.Primary == nil {
-			return fmt.Errorf("%w: no primary; conditions %v", errNotYet, cur.Status.Conditions)
-		}
-		roles := map[v1alpha1.ReplicaRole]int{}
-		for _, r := range cur.Status.ReplicaStatuses {
-			roles[r.Role]++
-		}
-		if roles[v1alpha1.RolePrimary] != 1 || len(cur.Status.ReplicaStatuses) != int(fss.Spec.Replicas) ||
-			roles[v1alpha1.RoleSyncStandby]+roles[v1alpha1.RoleAsyncReplica] != int(fss.Spec.Replicas)-1 {
-			return fmt.Errorf("%w: roles %v", errNotYet, roles)
-		}
-		if fss.Spec.Replication.SyncReplicas > 0 && roles[v1alpha1.RoleSyncStandby] == 0 {
-			return fmt.Errorf("%w: no synchronous standby yet: %v", errNotYet, roles)
-		}
-		return nil
+		return steady(cur)
 	})
 	waitFor(t, time.Minute, "the table created through the DNS name of the primary", func() error {
 		addr, err := lookupPrimary(fss.Name)
@@ -57,6 +43,27 @@ func startService(t *testing.T, fss *v1alpha1.FederatedStatefulSet) *v1alpha1.Fe
 		return err
 	})
 	return cur
+}
+
+// steady reports why fss is not yet one primary and standbys for every
+// other replica, at least one synchronous when the spec asks for it; nil
+// when it is.
+func steady(fss *v1alpha1.FederatedStatefulSet) error {
+	if fss.Status.Primary == nil {
+		return fmt.Errorf("%w: no primary; conditions %v", errNotYet, fss.Status.Conditions)
+	}
+	roles := map[v1alpha1.ReplicaRole]int{}
+	for _, r := range fss.Status.ReplicaStatuses {
+		roles[r.Role]++
+	}
+	if roles[v1alpha1.RolePrimary] != 1 || len(fss.Status.ReplicaStatuses) != int(fss.Spec.Replicas) ||
+		roles[v1alpha1.RoleSyncStandby]+roles[v1alpha1.RoleAsyncReplica] != int(fss.Spec.Replicas)-1 {
+		return fmt.Errorf("%w: roles %v", errNotYet, roles)
+	}
+	if fss.Spec.Replication.SyncReplicas > 0 && roles[v1alpha1.RoleSyncStandby] == 0 {
+		return fmt.Errorf("%w: no synchronous standby yet: %v", errNotYet, roles)
+	}
+	return nil
 }
 
 // primaryAddr is the pod address of the service's primary in its status.

@@ -75,7 +75,7 @@ func (tr *traffic) check(t *testing.T, name string) {
 
 // waitPrimary waits for a committed primary newer than epoch that the
 // accept function likes, and returns the service then.
-func waitPrimary(t *testing.T, name string, epoch int64, accept func(*v1alpha1.PrimaryStatus) bool) *v1alpha1.FederatedStatefulSet {
+func waitPrimary(t testing.TB, name string, epoch int64, accept func(*v1alpha1.PrimaryStatus) bool) *v1alpha1.FederatedStatefulSet {
 	t.Helper()
 	var out *v1alpha1.FederatedStatefulSet
 	waitFor(t, 2*time.Minute, "a new primary", func() error {

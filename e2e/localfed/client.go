@@ -126,18 +126,32 @@ func Ask(server, qname string, qtype uint16) (*dns.Msg, error) {
 	return r, err
 }
 
-// Connect opens a session to the PostgreSQL server at addr as the
-// superuser (trusted from loopback in the local federation).
+// PGPort is the port of the replicas' servers at their pod addresses.
+const PGPort = 5432
+
+// Connect opens a session to the PostgreSQL server of a replica at addr as
+// the superuser (trusted from loopback in the local federation).
 func Connect(ctx context.Context, addr netip.Addr) (*pgx.Conn, error) {
-	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	return pgx.Connect(cctx, fmt.Sprintf("postgres://postgres@%s:5432/postgres?sslmode=disable&connect_timeout=2", addr))
+	return ConnectTo(ctx, netip.AddrPortFrom(addr, PGPort).String())
 }
 
-// IsWritable reports whether the server at addr is a primary whose new
-// sessions may write (not in recovery, not fenced read-only).
+// ConnectTo opens a session to the PostgreSQL server at host:port as the
+// superuser.
+func ConnectTo(ctx context.Context, hostPort string) (*pgx.Conn, error) {
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	return pgx.Connect(cctx, fmt.Sprintf("postgres://postgres@%s/postgres?sslmode=disable&connect_timeout=2", hostPort))
+}
+
+// IsWritable reports whether the replica's server at addr is a primary
+// whose new sessions may write (not in recovery, not fenced read-only).
 func IsWritable(ctx context.Context, addr netip.Addr) (bool, error) {
-	conn, err := Connect(ctx, addr)
+	return IsWritableAt(ctx, netip.AddrPortFrom(addr, PGPort).String())
+}
+
+// IsWritableAt is IsWritable for the server at host:port.
+func IsWritableAt(ctx context.Context, hostPort string) (bool, error) {
+	conn, err := ConnectTo(ctx, hostPort)
 	if err != nil {
 		return false, err
 	}
@@ -158,14 +172,26 @@ type Writability struct {
 	overlaps []string
 }
 
-// Watch samples the servers at the addresses addrs returns, every 50 ms,
-// until ctx ends.
+// Watch samples the replicas' servers at the addresses addrs returns,
+// every 50 ms, until ctx ends.
 func (w *Writability) Watch(ctx context.Context, addrs func() []netip.Addr) {
-	for ctx.Err() == nil {
-		var writable []netip.Addr
+	w.WatchHosts(ctx, func() []string {
+		var out []string
 		for _, a := range addrs() {
-			if ok, err := IsWritable(ctx, a); err == nil && ok {
-				writable = append(writable, a)
+			out = append(out, netip.AddrPortFrom(a, PGPort).String())
+		}
+		return out
+	})
+}
+
+// WatchHosts samples the servers at the host:port pairs hosts returns,
+// every 50 ms, until ctx ends.
+func (w *Writability) WatchHosts(ctx context.Context, hosts func() []string) {
+	for ctx.Err() == nil {
+		var writable []string
+		for _, h := range hosts() {
+			if ok, err := IsWritableAt(ctx, h); err == nil && ok {
+				writable = append(writable, h)
 			}
 		}
 		w.mu.Lock()

@@ -66,6 +66,9 @@ type Federation struct {
 	DNS []string
 	// Fedstate is the fedstate binary the components run.
 	Fedstate string
+	// RunDir holds the agents' run folders: sockets, PostgreSQL logs,
+	// fencing deadlines.
+	RunDir string
 
 	opts      Options
 	etcdProxy map[string][]*faultnet.Proxy // agent → etcd, by member cluster
@@ -163,7 +166,7 @@ func (f *Federation) start(ctx context.Context) error {
 		return err
 	}
 	for _, m := range o.Members {
-		addr, err := freeAddr()
+		addr, err := FreeAddr()
 		if err != nil {
 			return err
 		}
@@ -174,15 +177,15 @@ func (f *Federation) start(ctx context.Context) error {
 			return err
 		}
 	}
-	runDir, err := os.MkdirTemp("/tmp", "fsr")
-	if err != nil {
+	// Unix socket paths are short: the run folder lives under /tmp.
+	if f.RunDir, err = os.MkdirTemp("/tmp", "fsr"); err != nil {
 		return err
 	}
-	if err := os.Chmod(runDir, 0o755); err != nil {
+	if err := os.Chmod(f.RunDir, 0o755); err != nil {
 		return err
 	}
 	for _, m := range o.Members {
-		if err := f.startAgent(m, runDir); err != nil {
+		if err := f.startAgent(m, f.RunDir); err != nil {
 			return err
 		}
 	}
@@ -196,11 +199,11 @@ func (f *Federation) startEtcd(ctx context.Context, bin string) error {
 	clients, peers := make([]string, n), make([]string, n)
 	var initial []string
 	for i := range n {
-		c, err := freeAddr()
+		c, err := FreeAddr()
 		if err != nil {
 			return err
 		}
-		p, err := freeAddr()
+		p, err := FreeAddr()
 		if err != nil {
 			return err
 		}
@@ -353,6 +356,9 @@ func (f *Federation) Close() error {
 	if f.Bed != nil {
 		errs = append(errs, f.Bed.Close())
 	}
+	if f.RunDir != "" {
+		errs = append(errs, os.RemoveAll(f.RunDir))
+	}
 	for _, ps := range f.etcdProxy {
 		for _, p := range ps {
 			_ = p.Close()
@@ -364,8 +370,8 @@ func (f *Federation) Close() error {
 	return errors.Join(errs...)
 }
 
-// freeAddr returns a loopback address with a port free now.
-func freeAddr() (string, error) {
+// FreeAddr returns a loopback address with a port free now.
+func FreeAddr() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err

@@ -62,6 +62,15 @@ var postmasterPatterns = []string{"*/postmaster.pid", "*/*/postmaster.pid", "*/*
 // postgresComm is the command name of every PostgreSQL server process.
 const postgresComm = "postgres"
 
+// KillPostgres kills with SIGKILL every PostgreSQL server whose data
+// directory is under dir (at most three levels down), the postmaster and
+// its children alike, and waits until they are gone or timeout passed. It
+// is what StopCluster does to the servers of a member's volumes, for
+// servers run outside the test bed.
+func KillPostgres(dir string, timeout time.Duration) error {
+	return killPostgres(dir, timeout)
+}
+
 // killPostgres kills with SIGKILL every PostgreSQL server whose data
 // directory is under dir, the postmaster and its children (backends and
 // auxiliary processes) alike, and waits until they are gone. It looks
