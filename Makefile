@@ -38,7 +38,7 @@ ROBUSTNESS_REPORT ?= robustness-report.json
 .PHONY: test-robustness
 test-robustness: tools ## Run the robustness suite (ITER=5; ITER=100 for a long run; SEED=s FAULTS=kind to replay).
 	$(GO) test -tags robustness -count=1 -timeout 600m -v -run TestRobustness ./e2e/robustness/ \
-	  -iter $(ITER) -seed $(SEED) -faults '$(FAULTS)' -report $(CURDIR)/$(ROBUSTNESS_REPORT)
+	  -iter $(ITER) -seed $(SEED) -faults '$(FAULTS)' -report $(abspath $(ROBUSTNESS_REPORT))
 
 .PHONY: generate
 generate: ## Generate deep-copy functions for the API types.
