@@ -151,21 +151,33 @@ func IsWritable(ctx context.Context, addr netip.Addr) (bool, error) {
 
 // IsWritableAt is IsWritable for the server at host:port.
 func IsWritableAt(ctx context.Context, hostPort string) (bool, error) {
+	ok, _, err := writableAt(ctx, hostPort)
+	return ok, err
+}
+
+// writableAt reports whether the server at host:port accepts writes, and
+// its database system identifier: the replicas of one service share it,
+// and no two services do.
+func writableAt(ctx context.Context, hostPort string) (bool, int64, error) {
 	conn, err := ConnectTo(ctx, hostPort)
 	if err != nil {
-		return false, err
+		return false, 0, err
 	}
 	defer conn.Close(context.Background())
 	var recovery bool
 	var readOnly string
-	if err := conn.QueryRow(ctx, "SELECT pg_is_in_recovery(), current_setting('default_transaction_read_only')").Scan(&recovery, &readOnly); err != nil {
-		return false, err
+	var system int64
+	if err := conn.QueryRow(ctx, "SELECT pg_is_in_recovery(), current_setting('default_transaction_read_only'), system_identifier FROM pg_control_system()").Scan(&recovery, &readOnly, &system); err != nil {
+		return false, 0, err
 	}
-	return !recovery && readOnly == "off", nil
+	return !recovery && readOnly == "off", system, nil
 }
 
-// Writability samples servers and records every moment when two of them
-// accept writes.
+// Writability samples servers and records every moment when two servers
+// of the same database (the same system identifier: replicas of one
+// service) accept writes. Pod addresses are given back and handed out
+// again when a region restarts, so an address alone does not say which
+// service a server belongs to.
 type Writability struct {
 	mu       sync.Mutex
 	samples  int
@@ -188,16 +200,18 @@ func (w *Writability) Watch(ctx context.Context, addrs func() []netip.Addr) {
 // every 50 ms, until ctx ends.
 func (w *Writability) WatchHosts(ctx context.Context, hosts func() []string) {
 	for ctx.Err() == nil {
-		var writable []string
+		writable := map[int64][]string{}
 		for _, h := range hosts() {
-			if ok, err := IsWritableAt(ctx, h); err == nil && ok {
-				writable = append(writable, h)
+			if ok, system, err := writableAt(ctx, h); err == nil && ok {
+				writable[system] = append(writable[system], h)
 			}
 		}
 		w.mu.Lock()
 		w.samples++
-		if len(writable) > 1 {
-			w.overlaps = append(w.overlaps, fmt.Sprintf("%s: %v writable", time.Now().Format(time.StampMilli), writable))
+		for system, hs := range writable {
+			if len(hs) > 1 {
+				w.overlaps = append(w.overlaps, fmt.Sprintf("%s: %v writable (database %d)", time.Now().Format(time.StampMilli), hs, system))
+			}
 		}
 		w.mu.Unlock()
 		time.Sleep(50 * time.Millisecond)
