@@ -68,6 +68,9 @@ func Start(ctx context.Context, cfg Config) (*Bed, error) {
 	if b.out == nil {
 		b.out = io.Discard
 	}
+	if b.state.PodNet, err = claimPodNet(dir); err != nil {
+		return nil, err
+	}
 	if closed := closedAncestor(dir); closed != "" && len(cfg.Members) > 0 {
 		fmt.Fprintf(b.out, "testbed: warning: other users cannot enter %s, so programs running as another user (PostgreSQL as postgres) cannot reach the volumes\n", closed)
 	}
@@ -277,6 +280,7 @@ func (b *Bed) Close() error {
 	if err := os.RemoveAll(b.state.Dir); err != nil {
 		return fmt.Errorf("testbed: remove state: %w", err)
 	}
+	releasePodNet(b.state.PodNet, b.state.Dir)
 	b.state.Dir = ""
 	return nil
 }

@@ -127,7 +127,7 @@ func (b *Bed) prepareCluster(m MemberSpec, index int) (Cluster, error) {
 	}
 	// Pod IPs come from 127.<10+index>.0.0/16: loopback addresses that
 	// answer on this machine, one /16 per member.
-	c.PodCIDR = fmt.Sprintf("127.%d.0.0/16", 10+index)
+	c.PodCIDR = podCIDR(b.state.PodNet, index)
 	c.Processes = append(c.Processes,
 		proc("kube-scheduler", bins.KubeScheduler,
 			"--kubeconfig="+c.Kubeconfig, "--leader-elect=false", "--secure-port=0"),

@@ -25,6 +25,8 @@ type State struct {
 	Etcd Process `json:"etcd"`
 	// Clusters are the hub, first, then the members.
 	Clusters []Cluster `json:"clusters"`
+	// PodNet is the block of pod networks the bed claimed (podnet.go).
+	PodNet int `json:"podNet"`
 }
 
 // Cluster is one cluster of the bed.
