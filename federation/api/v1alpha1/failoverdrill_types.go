@@ -211,6 +211,9 @@ type DrillRequest struct {
 	// Message is the coordinator's.
 	// +optional
 	Message string `json:"message,omitempty"`
+	// CompletedAt is when the request reached its final phase.
+	// +optional
+	CompletedAt *metav1.MicroTime `json:"completedAt,omitempty"`
 }
 
 // DrillPhaseRecord is one measured phase of a drill.
