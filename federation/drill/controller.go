@@ -78,8 +78,9 @@ type Reconciler struct {
 	// status, the services' switchover annotation and member-cluster
 	// taints.
 	Client client.Client
-	// APIReader lists the drills of a service from the API server, so two
-	// drills never start together on a stale cache.
+	// APIReader reads drills from the API server, so that a step never
+	// acts on a stale one and two drills of a service never start
+	// together.
 	APIReader client.Reader
 	// Recorder records events on drills.
 	Recorder events.EventRecorder
@@ -150,8 +151,10 @@ func (r *Reconciler) drillsOf(ctx context.Context, o client.Object) []reconcile.
 // service's switchover annotation, the taints of the member clusters its
 // run tainted and its traffic.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	// From the API server: a cached drill may miss the status of the
+	// previous step, and steps have effects outside the drill.
 	var d v1alpha1.FailoverDrill
-	if err := r.Client.Get(ctx, req.NamespacedName, &d); err != nil {
+	if err := r.APIReader.Get(ctx, req.NamespacedName, &d); err != nil {
 		if apierrors.IsNotFound(err) {
 			return ctrl.Result{}, nil
 		}
@@ -169,8 +172,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	res, err := r.advance(ctx, &d)
 	if !equality.Semantic.DeepEqual(before.Status, d.Status) {
 		patch := client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})
-		if perr := r.Client.Status().Patch(ctx, &d, patch); perr != nil {
+		if perr := r.Client.Status().Patch(ctx, &d, patch); apierrors.IsConflict(perr) && err == nil {
+			return ctrl.Result{RequeueAfter: r.Config.PollInterval}, nil // the step runs again on the new object
+		} else if perr != nil {
 			return ctrl.Result{}, errors.Join(err, fmt.Errorf("patch status of FailoverDrill %s: %w", req.NamespacedName, perr))
+		}
+		if before.Status.Step != v1alpha1.DrillStepDone && d.Status.Step == v1alpha1.DrillStepDone && d.Status.Verdict != "" {
+			observeRun(&d)
 		}
 	}
 	return res, err

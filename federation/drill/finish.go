@@ -73,9 +73,6 @@ func (r *Reconciler) report(ctx context.Context, d *v1alpha1.FailoverDrill, fss 
 	}
 	r.runs.forget(d.UID)
 	r.finish(d, now, v1alpha1.DrillVerdict(out.Verdict.Result), out.Verdict.Reason)
-	if out.RTO > 0 {
-		rtoSeconds.WithLabelValues(string(d.Spec.Kind)).Observe(out.RTO.Seconds())
-	}
 	if _, _, next, err := due(d, now); err == nil && !next.IsZero() {
 		return ctrl.Result{RequeueAfter: next.Sub(now)}, nil
 	}
@@ -100,7 +97,15 @@ func (r *Reconciler) finish(d *v1alpha1.FailoverDrill, now time.Time, verdict v1
 		r.warn(d, "DrillFailed", "Finish", reason)
 	}
 	r.progress(d, v1alpha1.ReasonDrillFinished, fmt.Sprintf("Run %d: %s: %s", st.Runs, verdict, reason))
-	runsTotal.WithLabelValues(string(d.Spec.Kind), string(verdict)).Inc()
+}
+
+// observeRun counts a finished run in the metrics, once its status is
+// stored.
+func observeRun(d *v1alpha1.FailoverDrill) {
+	runsTotal.WithLabelValues(string(d.Spec.Kind), string(d.Status.Verdict)).Inc()
+	if d.Status.RTO != nil {
+		rtoSeconds.WithLabelValues(string(d.Spec.Kind)).Observe(d.Status.RTO.Duration.Seconds())
+	}
 }
 
 // target describes a run's target for its verdict.

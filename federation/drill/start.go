@@ -101,7 +101,7 @@ func (r *Reconciler) maybeStart(ctx context.Context, d *v1alpha1.FailoverDrill, 
 		Runs: d.Status.Runs + 1, Conditions: d.Status.Conditions, TargetRegion: target,
 		OriginalPrimary: primary, StartedAt: &started, LastScheduleTime: d.Status.LastScheduleTime,
 	}
-	if rate := loadRate(d); rate > 0 {
+	if rate := loadRate(d); rate > 0 && r.runs.get(d.UID, d.Status.Runs) == nil {
 		t, err := r.NewTraffic(loadConfig(d, fss, rate))
 		if err != nil {
 			r.finish(d, now, v1alpha1.VerdictFailed, "Cannot start the client traffic: "+err.Error())
