@@ -62,7 +62,7 @@ func (f *fakeTraffic) bounds() (time.Time, time.Time) {
 func (f *fakeTraffic) Ops() []load.Op {
 	start, end := f.bounds()
 	var ops []load.Op
-	for t, id := start, int64(1); t.Add(10*time.Millisecond).Before(end); t, id = t.Add(100*time.Millisecond), id+1 {
+	for t, id := start, int64(1); t.Add(10 * time.Millisecond).Before(end); t, id = t.Add(100*time.Millisecond), id+1 {
 		ops = append(ops, load.Op{Kind: load.Write, ID: id, Invoke: t, Return: t.Add(10 * time.Millisecond), Outcome: load.OK})
 	}
 	return ops
