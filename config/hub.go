@@ -13,7 +13,7 @@ import (
 
 // Hub configures fedstate hub: its endpoints, leader election, the member
 // registry, the FederatedStatefulSet controller, the failover coordinator
-// and the gossip pool.
+// the gossip pool and the drills.
 type Hub struct {
 	// MetricsAddress is the IP:port of /metrics; empty disables it.
 	MetricsAddress string `json:"metricsAddress"`
@@ -36,6 +36,8 @@ type Hub struct {
 	Failover Failover `json:"failover"`
 	// Gossip configures the hub replica's node in the gossip pool.
 	Gossip Gossip `json:"gossip"`
+	// Drills configures the FailoverDrill controller.
+	Drills Drills `json:"drills"`
 }
 
 // LeaderElection configures the hub's leader election on a Lease in the
@@ -110,6 +112,7 @@ func DefaultHub() Hub {
 		},
 		Failover: DefaultFailover(),
 		Gossip:   DefaultGossip(),
+		Drills:   DefaultDrills(),
 	}
 }
 
@@ -169,6 +172,9 @@ func (h Hub) Validate() error {
 	if err := h.Gossip.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	if err := h.Drills.Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -213,6 +219,7 @@ func (h *Hub) UnmarshalJSON(data []byte) error {
 		Services       json.RawMessage `json:"services"`
 		Failover       json.RawMessage `json:"failover"`
 		Gossip         json.RawMessage `json:"gossip"`
+		Drills         json.RawMessage `json:"drills"`
 	}
 	if err := decodeStrict(data, &in); err != nil {
 		return err
@@ -265,6 +272,15 @@ func (h *Hub) UnmarshalJSON(data []byte) error {
 	}
 	if in.Gossip != nil {
 		errs = append(errs, json.Unmarshal(in.Gossip, &h.Gossip))
+	}
+	if in.Drills != nil {
+		var d struct {
+			ReportDir *string `json:"reportDir"`
+		}
+		if err := decodeStrict(in.Drills, &d); err != nil {
+			errs = append(errs, fmt.Errorf("drills: %w", err))
+		}
+		set(&h.Drills.ReportDir, d.ReportDir)
 	}
 	return errors.Join(errs...)
 }

@@ -25,11 +25,12 @@ func TestHubValidateReportsEveryField(t *testing.T) {
 	h.Services.DeletionTimeout = -time.Second
 	h.Failover.DNSPrefix = "dns"
 	h.Failover.Etcd.LeaseTTL = 0
+	h.Drills.ReportDir = ""
 	err := h.Validate()
 	if err == nil {
 		t.Fatal("Validate accepted a bad configuration")
 	}
-	for _, field := range []string{"metricsAddress", "leaderElection.namespace", "leaderElection.leaseDuration", "members.burst", "services.workers", "services.deletionTimeout", "failover.dnsPrefix", "failover.etcd.leaseTTL"} {
+	for _, field := range []string{"metricsAddress", "leaderElection.namespace", "leaderElection.leaseDuration", "members.burst", "services.workers", "services.deletionTimeout", "failover.dnsPrefix", "failover.etcd.leaseTTL", "drills.reportDir"} {
 		if !strings.Contains(err.Error(), field+":") {
 			t.Errorf("error does not name %s:\n%v", field, err)
 		}
@@ -53,6 +54,8 @@ failover:
     endpoints: [https://etcd-0.example:2379, https://etcd-1.example:2379]
     caFile: /etc/fedstate/etcd-ca.pem
     leaseTTL: 6s
+drills:
+  reportDir: /var/lib/fedstate/drills
 `
 	if err := os.WriteFile(path, []byte(file), 0o600); err != nil {
 		t.Fatal(err)
@@ -70,6 +73,7 @@ failover:
 	want.Failover.Etcd.Endpoints = []string{"https://etcd-0.example:2379", "https://etcd-1.example:2379"}
 	want.Failover.Etcd.CAFile = "/etc/fedstate/etcd-ca.pem"
 	want.Failover.Etcd.LeaseTTL = 6 * time.Second
+	want.Drills.ReportDir = "/var/lib/fedstate/drills"
 	if !reflect.DeepEqual(h, want) {
 		t.Errorf("LoadHub = %+v\nwant %+v", h, want)
 	}
@@ -83,6 +87,7 @@ failover:
 		"unknown failover":   "failover:\n  tick: 1s\n",
 		"unknown etcd field": "failover:\n  etcd:\n    endpoint: http://x:1\n",
 		"bad etcd duration":  "failover:\n  etcd:\n    leaseTTL: long\n",
+		"unknown drills":     "drills:\n  dir: /tmp\n",
 	} {
 		var h Hub
 		if err := ParseHub([]byte(bad), &h); err == nil {

@@ -76,7 +76,11 @@ func newHubCommand() *cobra.Command {
     members from one seen only by the hub (HubCannotProbe: the hub is cut
     off, not the agent); the coordinator records PrimaryClusterSuspected on a
     service whose primary's cluster gossip declares dead. Gossip is a hint:
-    nothing is promoted before the primary's lease expires.
+    nothing is promoted before the primary's lease expires;
+  - with failover on, the FailoverDrill controller runs DR drills
+    (switchover, simulated region outage, failback) under measured client
+    load and writes each run's report under drills.reportDir
+    (--drill-report-dir; docs/drills.md).
 
 An unreachable member never causes deletions or moves: the hub waits for it
 and says so in the Degraded condition. Deleting a service removes its slices
@@ -142,6 +146,7 @@ local test federation. Setting any --gossip-* flag turns gossip on.`,
 	f.StringVar(&fo.Etcd.KeyFile, "etcd-key", fo.Etcd.KeyFile, "client key for the federation etcd")
 	f.StringVar(&fo.Etcd.EmbedDataDir, "etcd-data-dir", fo.Etcd.EmbedDataDir, "data directory of the embedded etcd (without --etcd-endpoints)")
 	f.StringVar(&fo.DNSPrefix, "dns-prefix", fo.DNSPrefix, "etcd prefix of the DNS records (what fedstate dns --prefix reads)")
+	f.StringVar(&c.Drills.ReportDir, "drill-report-dir", c.Drills.ReportDir, "directory FailoverDrill reports are written under")
 	g := &c.Gossip
 	f.BoolVar(&g.Enabled, "gossip", g.Enabled, "join the federation's gossip pool (any other --gossip-* flag turns it on too)")
 	f.StringVar(&g.BindAddress, "gossip-listen", g.BindAddress, "IP:port of the gossip listeners, UDP and TCP; the agents' --gossip-join names it")
@@ -179,6 +184,7 @@ func (o *hubOptions) config(flags *pflag.FlagSet) (config.Hub, error) {
 		"etcd-key":                  func() { cfg.Failover.Etcd.KeyFile = o.cfg.Failover.Etcd.KeyFile },
 		"etcd-data-dir":             func() { cfg.Failover.Etcd.EmbedDataDir = o.cfg.Failover.Etcd.EmbedDataDir },
 		"dns-prefix":                func() { cfg.Failover.DNSPrefix = o.cfg.Failover.DNSPrefix },
+		"drill-report-dir":          func() { cfg.Drills.ReportDir = o.cfg.Drills.ReportDir },
 		"gossip-listen":             func() { cfg.Gossip.BindAddress = o.cfg.Gossip.BindAddress },
 		"gossip-advertise":          func() { cfg.Gossip.AdvertiseAddress = o.cfg.Gossip.AdvertiseAddress },
 		"gossip-join":               func() { cfg.Gossip.Join = o.cfg.Gossip.Join },

@@ -8,6 +8,7 @@ import (
 	"github.com/fedstate/fedstate/config"
 	"github.com/fedstate/fedstate/dnsserver"
 	"github.com/fedstate/fedstate/federation/coordinator"
+	"github.com/fedstate/fedstate/federation/drill"
 	"github.com/fedstate/fedstate/replication/coord"
 )
 
@@ -29,7 +30,8 @@ func CoordConfig(e config.Etcd) coord.Config {
 // (coord.Connect with CoordConfig), who closes it once the manager has
 // stopped. id names the replica in etcd (ReplicaID); suspicions, when not
 // nil, lets the coordinator warn that gossip declares a primary's cluster
-// dead (the AgentMonitor of SetupAgents).
+// dead (the AgentMonitor of SetupAgents). The FailoverDrill controller,
+// which asks the coordinator for switchovers, comes with it.
 func SetupFailover(mgr ctrl.Manager, cfg config.Hub, store *coord.Store, id string, suspicions coordinator.Suspicions) (*coordinator.Coordinator, error) {
 	f := cfg.Failover
 	wcfg := dnsserver.DefaultWriterConfig()
@@ -51,6 +53,17 @@ func SetupFailover(mgr ctrl.Manager, cfg config.Hub, store *coord.Store, id stri
 		Suspicions: suspicions,
 	}
 	if err := c.SetupWithManager(mgr); err != nil {
+		return nil, err
+	}
+	dcfg := drill.DefaultConfig()
+	dcfg.ReportDir = cfg.Drills.ReportDir
+	dr := &drill.Reconciler{
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Recorder:  mgr.GetEventRecorder(EventSource),
+		Config:    dcfg,
+	}
+	if err := dr.SetupWithManager(mgr); err != nil {
 		return nil, err
 	}
 	return c, nil

@@ -1,7 +1,8 @@
 // Package hub wires the hub's parts — the member registry, the
 // MemberCluster controller and the FederatedStatefulSet controller
 // (Setup), the AgentAlive monitor (SetupAgents), and the failover
-// coordinator with DNS publishing (SetupFailover) — into a
+// coordinator with DNS publishing and the FailoverDrill controller
+// (SetupFailover) — into a
 // controller-runtime manager, and starts the replica's node of the gossip
 // pool (StartGossip, LeaveGossip). fedstate hub and the tests that run a
 // hub in-process both use it.

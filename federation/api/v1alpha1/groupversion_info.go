@@ -22,6 +22,7 @@ func addKnownTypes(s *runtime.Scheme) error {
 	s.AddKnownTypes(GroupVersion,
 		&MemberCluster{}, &MemberClusterList{},
 		&FederatedStatefulSet{}, &FederatedStatefulSetList{},
+		&FailoverDrill{}, &FailoverDrillList{},
 	)
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil

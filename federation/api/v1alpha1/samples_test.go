@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -24,12 +25,19 @@ func TestSamples(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var fss v1alpha1.FederatedStatefulSet
-			if err := yaml.UnmarshalStrict(b, &fss); err != nil {
+			var tm metav1.TypeMeta
+			if err := yaml.Unmarshal(b, &tm); err != nil {
 				t.Fatalf("%s: %v", f, err)
 			}
-			fss.Namespace = "default"
-			if err := hub.Create(t.Context(), &fss, client.DryRunAll); err != nil {
+			var obj client.Object = &v1alpha1.FederatedStatefulSet{}
+			if tm.Kind == "FailoverDrill" {
+				obj = &v1alpha1.FailoverDrill{}
+			}
+			if err := yaml.UnmarshalStrict(b, obj); err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			obj.SetNamespace("default")
+			if err := hub.Create(t.Context(), obj, client.DryRunAll); err != nil {
 				t.Errorf("%s refused: %v", f, err)
 			}
 		})
