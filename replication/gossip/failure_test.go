@@ -96,8 +96,10 @@ func TestRejoinAfterCrash(t *testing.T) {
 	waitAllAlive(t, append(nodes[:3:3], restarted), 10*time.Second)
 	t.Logf("ap-1 alive again everywhere %v after its Join", time.Since(back).Round(time.Millisecond))
 	for _, n := range nodes[:3] {
-		if n.rec.count("ap-1", KindRejoined, back) == 0 {
-			t.Errorf("%s: no rejoined transition for ap-1", n.Name())
+		// A node that had already forgotten the dead member (memberlist
+		// drops it after a while, sooner on a loaded machine) sees a join.
+		if n.rec.count("ap-1", KindRejoined, back)+n.rec.count("ap-1", KindJoined, back) == 0 {
+			t.Errorf("%s: no rejoined (or joined) transition for ap-1", n.Name())
 		}
 		if got := string(member(t, n, "ap-1").Payload); got != "session-ap-1-restarted" {
 			t.Errorf("%s: ap-1's payload %q, want the restarted one's", n.Name(), got)
