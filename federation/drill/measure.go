@@ -78,7 +78,6 @@ type Outcome struct {
 // function of its argument.
 func Measure(r Record) Outcome {
 	var o Outcome
-	var fenced []time.Time
 	for i, req := range r.Requests {
 		rec := recordOf(req, r.History)
 		if rec == nil {
@@ -86,9 +85,6 @@ func Measure(r Record) Outcome {
 		}
 		if rec.DataLossBytes != nil {
 			o.RPOBytes += *rec.DataLossBytes
-		}
-		if rec.FencedAt != nil {
-			fenced = append(fenced, rec.FencedAt.Time)
 		}
 		if i > 0 {
 			// The way back: one phase, after the hold.
