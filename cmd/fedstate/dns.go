@@ -39,6 +39,7 @@ type dnsOptions struct {
 	transferFrom  []string
 	tsigKeys      []string
 	notify        []string
+	insecureLocal bool
 }
 
 func newDNSCommand() *cobra.Command { return newDNSCommandWith(&dnsOptions{}) }
@@ -62,10 +63,18 @@ stale primary) while every other name keeps answering, the metric
 fedstate_dns_watch_stale is 1 and /healthz fails; the server recovers by
 itself when etcd is back.
 
+Safe defaults: the federation etcd must be TLS with a client certificate
+(plaintext to loopback only with --insecure-local, for a federation on one
+machine); each client network gets at most --rate-limit UDP responses per
+second; nobody may transfer the zone, and networks allowed to with
+--transfer-from must sign with a --tsig-key (docs/security.md).
+
 Metrics (Prometheus) are served on --metrics-listen at /metrics, health at
 /healthz and /readyz. SIGINT or SIGTERM stops the server gracefully.`,
-		Example: `  fedstate dns --etcd-endpoints http://127.0.0.1:2379 --region eu-west
-  fedstate dns --listen 127.0.0.1:53 --zone fedstate.example. \
+		Example: `  fedstate dns --etcd-endpoints https://etcd-0:2379 --etcd-ca ca.pem \
+      --etcd-cert dns.pem --etcd-key dns-key.pem --region eu-west
+  fedstate dns --insecure-local --etcd-endpoints http://127.0.0.1:2379 \
+      --listen 127.0.0.1:53 --zone fedstate.example. \
       --nameserver ns1.fedstate.example.=127.0.0.1 --hostmaster hostmaster.fedstate.example.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -101,12 +110,13 @@ func (o *dnsOptions) addFlags(cmd *cobra.Command) {
 	f.StringVar(&o.etcdKey, "etcd-key", "", "client key file for etcd over TLS")
 	f.StringVar(&o.etcdCA, "etcd-ca", "", "CA bundle that signed etcd's serving certificate")
 	f.StringVar(&o.metricsListen, "metrics-listen", "127.0.0.1:9153", "HTTP address (IP:port) of /metrics, /healthz and /readyz; empty disables it")
-	f.StringSliceVar(&o.transferFrom, "transfer-from", nil, "client networks (CIDR, comma-separated or repeated) allowed to transfer the zone over TCP (AXFR, IXFR); none by default")
-	f.StringArrayVar(&o.tsigKeys, "tsig-key", nil, "TSIG key as NAME:BASE64SECRET (repeatable); when given, zone transfers must be signed with one of them, and signed queries get signed answers")
+	f.StringSliceVar(&o.transferFrom, "transfer-from", nil, "client networks (CIDR, comma-separated or repeated) allowed to transfer the zone over TCP (AXFR, IXFR), signed with a --tsig-key; none by default")
+	f.StringArrayVar(&o.tsigKeys, "tsig-key", nil, "TSIG key as NAME:BASE64SECRET (repeatable); zone transfers must be signed with one of them, and signed queries get signed answers")
 	f.StringSliceVar(&o.notify, "notify", nil, "secondaries (IP:port, comma-separated or repeated) sent a NOTIFY whenever the records change")
 	f.IntVar(&c.RateLimit, "rate-limit", c.RateLimit, "UDP responses per second per client network (IPv4 /24, IPv6 /56), in bursts of as many; 0: no limit")
 	f.IntVar(&c.RateLimitSlip, "rate-limit-slip", c.RateLimitSlip, "answer every Nth query over --rate-limit truncated (the client retries over TCP) and drop the others; 0 drops all")
 	f.IntVar(&c.IXFRJournal, "ixfr-journal", c.IXFRJournal, "how many of the latest changes IXFR answers with differences; a secondary further behind gets the whole zone (0: always the zone)")
+	f.BoolVar(&o.insecureLocal, "insecure-local", false, insecureLocalUsage+"; also allows unsigned zone transfers")
 	f.IntVarP(&o.verbosity, "v", "v", 0, "log verbosity: 0 for changes of state, 1 and more for detail")
 }
 
@@ -162,6 +172,13 @@ func (o *dnsOptions) config() (dnsserver.Config, error) {
 	}
 	if (o.etcdCert == "") != (o.etcdKey == "") {
 		errs = append(errs, errors.New("--etcd-cert and --etcd-key go together"))
+	}
+	if len(o.endpoints) > 0 {
+		errs = append(errs, checkEtcdTransport(o.endpoints, o.etcdCert, o.insecureLocal), plaintextLoopbackOnly(o.endpoints))
+	}
+	if len(cfg.TransferFrom) > 0 && len(cfg.TSIGKeys) == 0 && !o.insecureLocal {
+		errs = append(errs, errors.New("--transfer-from without --tsig-key: anyone who can spoof an allowed address could take the zone; "+
+			"give --tsig-key NAME:BASE64SECRET, or --insecure-local for a federation on this machine only"))
 	}
 	return cfg, errors.Join(errs...)
 }

@@ -34,6 +34,8 @@ type hubOptions struct {
 	kubeconfig string
 	cfg        config.Hub // flag values; only flags set on the command line override the file
 	verbosity  int
+	// insecureLocal allows the embedded etcd and plaintext to the federation etcd.
+	insecureLocal bool
 }
 
 func newHubCommand() *cobra.Command {
@@ -72,6 +74,11 @@ from every reachable member; an unreachable member delays that for at most
 services.deletionTimeout, after which the hub records in an event what it
 left there.
 
+The federation etcd must be TLS with a client certificate (--etcd-endpoints
+https://..., --etcd-ca, --etcd-cert, --etcd-key). The embedded etcd serves
+plaintext on loopback, so the hub runs it, or any plaintext etcd, only with
+--insecure-local: a federation on one machine (docs/security.md).
+
 Configuration comes from --config (YAML; every field and default is in
 docs/hub.md) and the flags below, which override the file. Metrics
 (fedstate_reconcile_*, fedstate_cluster_replicas, fedstate_members_*,
@@ -79,11 +86,12 @@ fedstate_failover_*) are
 served at /metrics; health at /healthz and /readyz. With leader election on
 (the default), several hubs may run; only the leader writes. SIGINT or
 SIGTERM stops the hub.`,
-		Example: `  # Against the hub cluster of the current kubeconfig context:
-  fedstate hub
+		Example: `  # Against the hub cluster of the current kubeconfig context, with the
+  # embedded etcd (plaintext on loopback: one machine only):
+  fedstate hub --insecure-local
 
   # A configuration file, a kubeconfig and one hub only:
-  fedstate hub --config hub.yaml --kubeconfig hub.kubeconfig --leader-elect=false
+  fedstate hub --config hub.yaml --kubeconfig hub.kubeconfig --leader-elect=false --insecure-local
 
   # A federation etcd over TLS instead of the embedded one:
   fedstate hub --etcd-endpoints https://etcd-0:2379,https://etcd-1:2379 \
@@ -93,6 +101,11 @@ SIGTERM stops the hub.`,
 			cfg, err := o.config(cmd.Flags())
 			if err != nil {
 				return err
+			}
+			if e := cfg.Failover.Etcd; cfg.Failover.Enabled {
+				if err := checkEtcdTransport(e.Endpoints, e.CertFile, o.insecureLocal); err != nil {
+					return err
+				}
 			}
 			rc, err := restConfig(o.kubeconfig)
 			if err != nil {
@@ -121,6 +134,7 @@ SIGTERM stops the hub.`,
 	f.StringVar(&fo.Etcd.KeyFile, "etcd-key", fo.Etcd.KeyFile, "client key for the federation etcd")
 	f.StringVar(&fo.Etcd.EmbedDataDir, "etcd-data-dir", fo.Etcd.EmbedDataDir, "data directory of the embedded etcd (without --etcd-endpoints)")
 	f.StringVar(&fo.DNSPrefix, "dns-prefix", fo.DNSPrefix, "etcd prefix of the DNS records (what fedstate dns --prefix reads)")
+	f.BoolVar(&o.insecureLocal, "insecure-local", false, insecureLocalUsage+"; needed for the embedded etcd")
 	f.IntVarP(&o.verbosity, "v", "v", 0, "log verbosity: 0 for changes of state, 1 and more for detail")
 	return cmd
 }

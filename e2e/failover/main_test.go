@@ -141,7 +141,7 @@ func run(m *testing.M) int {
 	if err := bed.AddProcess(testbed.HubName, testbed.ProcessSpec{Name: "fedstate-hub", Path: fedstate, Args: []string{
 		"hub", "--kubeconfig", hubCluster.Kubeconfig, "--etcd-endpoints", etcdURL,
 		"--metrics-bind-address", "", "--health-probe-bind-address", "",
-		"--leader-elect=false", "-v", "1",
+		"--leader-elect=false", "-v", "1", "--insecure-local",
 	}}); err != nil {
 		return fail(err)
 	}
@@ -153,6 +153,7 @@ func run(m *testing.M) int {
 		dnsAddrs = append(dnsAddrs, addr)
 		if err := bed.AddProcess(testbed.HubName, testbed.ProcessSpec{Name: "fedstate-dns-" + mspec.Name, Path: fedstate, Args: []string{
 			"dns", "--etcd-endpoints", etcdURL, "--listen", addr, "--region", mspec.Region, "--metrics-listen", "",
+			"--insecure-local", "--rate-limit", "0", // every query of the tests comes from loopback
 		}}); err != nil {
 			return fail(err)
 		}
@@ -182,7 +183,7 @@ func run(m *testing.M) int {
 			"--etcd-endpoints", "http://" + p.Addr(), "--lease-ttl", leaseTTL.String(), "--renew-interval", "400ms",
 			"--volumes-dir", filepath.Join(bed.VolumeDir(mspec.Name), "unclaimed"),
 			"--run-dir", filepath.Join(runDir, mspec.Name), "--report-interval", reportInterval.String(),
-			"--client-networks", "127.0.0.0/8", "--client-auth", "trust", "--pg-no-sync",
+			"--client-networks", "127.0.0.0/8", "--client-auth", "trust", "--pg-no-sync", "--insecure-local",
 		}}); err != nil {
 			return fail(err)
 		}
