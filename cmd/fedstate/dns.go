@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"strings"
 	"time"
 
@@ -38,6 +39,7 @@ type dnsOptions struct {
 	verbosity     int
 	transferFrom  []string
 	tsigKeys      []string
+	tsigKeyFile   string
 	notify        []string
 	insecureLocal bool
 }
@@ -112,6 +114,7 @@ func (o *dnsOptions) addFlags(cmd *cobra.Command) {
 	f.StringVar(&o.metricsListen, "metrics-listen", "127.0.0.1:9153", "HTTP address (IP:port) of /metrics, /healthz and /readyz; empty disables it")
 	f.StringSliceVar(&o.transferFrom, "transfer-from", nil, "client networks (CIDR, comma-separated or repeated) allowed to transfer the zone over TCP (AXFR, IXFR), signed with a --tsig-key; none by default")
 	f.StringArrayVar(&o.tsigKeys, "tsig-key", nil, "TSIG key as NAME:BASE64SECRET (repeatable); zone transfers must be signed with one of them, and signed queries get signed answers")
+	f.StringVar(&o.tsigKeyFile, "tsig-key-file", "", "file of TSIG keys, one NAME:BASE64SECRET a line (# comments): like --tsig-key, but the secrets stay out of the process list")
 	f.StringSliceVar(&o.notify, "notify", nil, "secondaries (IP:port, comma-separated or repeated) sent a NOTIFY whenever the records change")
 	f.IntVar(&c.RateLimit, "rate-limit", c.RateLimit, "UDP responses per second per client network (IPv4 /24, IPv6 /56), in bursts of as many; 0: no limit")
 	f.IntVar(&c.RateLimitSlip, "rate-limit-slip", c.RateLimitSlip, "answer every Nth query over --rate-limit truncated (the client retries over TCP) and drop the others; 0 drops all")
@@ -141,10 +144,22 @@ func (o *dnsOptions) config() (dnsserver.Config, error) {
 		}
 		cfg.TransferFrom = append(cfg.TransferFrom, p)
 	}
-	for _, s := range o.tsigKeys {
+	keys := append([]string(nil), o.tsigKeys...)
+	if o.tsigKeyFile != "" {
+		b, err := os.ReadFile(o.tsigKeyFile)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--tsig-key-file: %w", err))
+		}
+		for line := range strings.Lines(string(b)) {
+			if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+				keys = append(keys, line)
+			}
+		}
+	}
+	for _, s := range keys {
 		name, secret, ok := strings.Cut(s, ":")
 		if !ok {
-			errs = append(errs, fmt.Errorf("--tsig-key %q: want NAME:BASE64SECRET", s))
+			errs = append(errs, errors.New("--tsig-key: want NAME:BASE64SECRET")) // the value may be a secret: not repeated
 			continue
 		}
 		if cfg.TSIGKeys == nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -101,7 +102,19 @@ func TestDNSOptionsConfig(t *testing.T) {
 				}
 			}},
 		{name: "bad transfer flags", args: []string{"--transfer-from", "10.0.0.0", "--tsig-key", "nokey", "--notify", "127.0.0.1"},
-			wantErr: []string{`--transfer-from "10.0.0.0"`, `--tsig-key "nokey"`, `--notify "127.0.0.1"`}},
+			wantErr: []string{`--transfer-from "10.0.0.0"`, `--tsig-key: want NAME:BASE64SECRET`, `--notify "127.0.0.1"`}},
+		{name: "TSIG keys from a file", args: []string{"--insecure-local", "--tsig-key-file", "testdata/tsig.keys", "--tsig-key", "c.:Yw=="},
+			check: func(t *testing.T, o *dnsOptions) {
+				cfg, err := o.config()
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := map[string]string{"xfr.fedstate.local.": "c2VjcmV0", "xfr2.fedstate.local.": "b3RoZXI=", "c.": "Yw=="}
+				if !maps.Equal(cfg.TSIGKeys, want) {
+					t.Errorf("TSIG keys %v, want %v", cfg.TSIGKeys, want)
+				}
+			}},
+		{name: "missing TSIG key file", args: []string{"--tsig-key-file", "testdata/none"}, wantErr: []string{"--tsig-key-file: open testdata/none"}},
 		{name: "in-zone name server without address", args: []string{"--insecure-local", "--nameserver", "ns2.fedstate.local."},
 			wantErr: []string{`"ns2.fedstate.local.": in the zone, so it needs Addrs`}},
 		{name: "bad name server address", args: []string{"--nameserver", "ns.example.=300.1.1.1"},
