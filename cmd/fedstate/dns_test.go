@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,8 @@ import (
 	"github.com/spf13/pflag"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
+
+	"github.com/fedstate/fedstate/dnsserver"
 )
 
 func TestDNSHelpExplainsEveryFlag(t *testing.T) {
@@ -258,4 +261,26 @@ func poll(t *testing.T, within time.Duration, cond func() error) {
 		}
 		<-tick.C
 	}
+}
+
+// FuzzParseNameServer checks the --nameserver reader: no value panics,
+// and whatever it accepts reads back the same from the form --help shows
+// defaults in.
+func FuzzParseNameServer(f *testing.F) {
+	f.Add("ns1.fedstate.local.=127.0.0.1,::1")
+	f.Add("ns.example.")
+	f.Add("ns.example.=")
+	f.Add("a=b=c")
+	f.Add("ns=fe80::1%eth0,::ffff:1.2.3.4")
+	f.Fuzz(func(t *testing.T, s string) {
+		ns, err := parseNameServer(s)
+		if err != nil {
+			return
+		}
+		shown := formatNameServers([]dnsserver.NameServer{ns})
+		again, err := parseNameServer(shown)
+		if err != nil || again.Host != ns.Host || !slices.Equal(again.Addrs, ns.Addrs) {
+			t.Fatalf("parseNameServer(%q) = %+v; shown as %q, read back as %+v, %v", s, ns, shown, again, err)
+		}
+	})
 }
