@@ -15,13 +15,13 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
-	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/fedstate/fedstate/dnsserver"
 )
@@ -241,7 +241,10 @@ func runDNS(ctx context.Context, o *dnsOptions, logOut io.Writer, ready chan<- [
 		return err
 	}
 	defer cli.Close()
-	srv, err := dnsserver.New(cfg, cli, ctrlmetrics.Registry)
+	// A registry per run: the server's metrics and the process's.
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	srv, err := dnsserver.New(cfg, cli, reg)
 	if err != nil {
 		return err
 	}
@@ -260,7 +263,7 @@ func runDNS(ctx context.Context, o *dnsOptions, logOut io.Writer, ready chan<- [
 			return fmt.Errorf("listen metrics %s: %w", o.metricsListen, err)
 		}
 		metricsAddr = mln.Addr().String()
-		g.Go(func() error { return serveHTTP(gctx, mln, srv, ctrlmetrics.Registry, cfg.ShutdownTimeout) })
+		g.Go(func() error { return serveHTTP(gctx, mln, srv, reg, cfg.ShutdownTimeout) })
 	}
 	log.Info("Serving DNS", "zone", cfg.Zone, "listen", ln.Addr().String(), "metrics", metricsAddr,
 		"region", cfg.Region, "etcd", strings.Join(o.endpoints, ","), "prefix", cfg.Prefix)
