@@ -192,8 +192,8 @@ func (o *dnsOptions) config() (dnsserver.Config, error) {
 		errs = append(errs, checkEtcdTransport(o.endpoints, o.etcdCert, o.insecureLocal), plaintextLoopbackOnly(o.endpoints))
 	}
 	if len(cfg.TransferFrom) > 0 && len(cfg.TSIGKeys) == 0 && !o.insecureLocal {
-		errs = append(errs, errors.New("--transfer-from without --tsig-key: anyone who can spoof an allowed address could take the zone; "+
-			"give --tsig-key NAME:BASE64SECRET, or --insecure-local for a federation on this machine only"))
+		errs = append(errs, errors.New("--transfer-from without a TSIG key: anyone with an address in those networks could take the zone; "+
+			"give --tsig-key-file FILE (or --tsig-key NAME:BASE64SECRET), or --insecure-local for a federation on this machine only"))
 	}
 	return cfg, errors.Join(errs...)
 }

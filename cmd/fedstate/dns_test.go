@@ -77,7 +77,7 @@ func TestDNSOptionsConfig(t *testing.T) {
 			wantErr: []string{"http://10.0.0.1:2379: plaintext to a host other than loopback", `"127.0.0.1:2379": not an http:// or https:// URL`}},
 		{name: "transfers need TSIG", args: []string{"--etcd-endpoints", "https://etcd-0:2379", "--etcd-cert", "dns.pem", "--etcd-key", "dns-key.pem",
 			"--transfer-from", "192.0.2.0/24"},
-			wantErr: []string{"--transfer-from without --tsig-key"}},
+			wantErr: []string{"--transfer-from without a TSIG key", "--tsig-key-file"}},
 		{name: "unsigned transfers on one machine", args: []string{"--insecure-local", "--transfer-from", "127.0.0.0/8"}},
 		{name: "name servers and region", args: []string{"--insecure-local", "--nameserver", "ns1.fedstate.local.=127.0.0.1,::1",
 			"--nameserver", "ns.example.", "--region", "eu-west", "--ttl", "30s"},
