@@ -124,7 +124,7 @@ federation on one machine (docs/security.md).`,
 	f.StringSliceVar(&o.gossipJoin, "gossip-join", nil, "host:port of gossip pool members to join (the hub's); none: no gossip")
 	f.StringVar(&o.gossipKeyring, "gossip-keyring", "", "keyring file of the gossip pool: base64 keys, one per line, primary first")
 	f.BoolVar(&o.gossipNoCrypt, "gossip-insecure", false, "gossip without encryption (with --insecure-local only)")
-	f.BoolVar(&o.insecureLocal, "insecure-local", false, insecureLocalUsage)
+	f.BoolVar(&o.insecureLocal, "insecure-local", false, insecureLocalUsage+"; also allows --gossip-insecure")
 	f.IntVarP(&o.verbosity, "v", "v", 0, "log verbosity: 0 info, 4 debug")
 	return cmd
 }

@@ -91,7 +91,7 @@ SIGTERM stops the hub.`,
   fedstate hub --insecure-local
 
   # A configuration file, a kubeconfig and one hub only:
-  fedstate hub --config hub.yaml --kubeconfig hub.kubeconfig --leader-elect=false --insecure-local
+  fedstate hub --config hub.yaml --kubeconfig hub.kubeconfig --leader-elect=false
 
   # A federation etcd over TLS instead of the embedded one:
   fedstate hub --etcd-endpoints https://etcd-0:2379,https://etcd-1:2379 \

@@ -8,9 +8,9 @@ import (
 	"strings"
 )
 
-// insecureLocalUsage is the help text of --insecure-local, the same on
+// insecureLocalUsage is the help text of --insecure-local common to
 // every component.
-const insecureLocalUsage = "allow plaintext to the federation etcd (http://, no client certificate) and unencrypted gossip; " +
+const insecureLocalUsage = "allow plaintext to the federation etcd (http:// to loopback, no client certificate), " +
 	"for a federation on one machine only (the README's test bed, the end-to-end tests)"
 
 // checkEtcdTransport refuses a federation etcd connection that is not TLS
