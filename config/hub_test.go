@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -103,11 +104,18 @@ func FuzzParseHub(f *testing.F) {
 	f.Add([]byte("metricsAddress: 127.0.0.1:9090\nservices:\n  workers: 3\n"))
 	f.Add([]byte("members: {probeInterval: 1s, probeTimeout: 500ms}"))
 	f.Add([]byte("{}"))
+	f.Add([]byte("failover:\n  etcd:\n    endpoints: [https://etcd-0:2379]\n    insecure: true\n  stepTimeout: 0s\n"))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		h := DefaultHub()
 		if err := ParseHub(raw, &h); err != nil {
 			return
 		}
 		_ = h.Validate() // must not panic
+		// A file sets fields; applying it a second time changes nothing.
+		again := h
+		again.Failover.Etcd.Endpoints = slices.Clone(h.Failover.Etcd.Endpoints)
+		if err := ParseHub(raw, &again); err != nil || !reflect.DeepEqual(again, h) {
+			t.Fatalf("%q applied twice: %+v, %v; once: %+v", raw, again, err, h)
+		}
 	})
 }

@@ -119,10 +119,13 @@ func DefaultConfig() Config {
 		// busy failover period, and each entry costs only the records its
 		// change replaced (at most etcd's 128 keys per transaction).
 		IXFRJournal: 100,
-		// No limit: the clients are resolvers and pods of the federation,
-		// where one network can carry a whole cluster's lookups. Set one
-		// on servers that untrusted networks can reach.
-		RateLimit: 0,
+		// 100 responses per second per client network: a server reachable
+		// from anywhere is no amplifier worth using (at most about 120 KB/s
+		// of answers towards any /24), while a cluster's caching resolver
+		// that re-asks 500 names every 5 s TTL stays within it. BIND's
+		// usual 5-20 counts identical answers only; this counts every
+		// answer to the network, so it must be larger. 0 turns it off.
+		RateLimit: 100,
 		// Every second query over the limit is answered truncated, as
 		// BIND's response rate limiting does by default.
 		RateLimitSlip: 2,

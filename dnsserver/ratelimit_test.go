@@ -139,4 +139,10 @@ func TestServerConfiguresRateLimit(t *testing.T) {
 	if srv, err = New(cfg, etcd.client(t), prometheus.NewRegistry()); err != nil || srv.handler.limit != nil {
 		t.Fatalf("RateLimit 0: limiter %+v, %v", srv.handler.limit, err)
 	}
+	def := DefaultConfig()
+	def.Prefix = "/it-rrl/"
+	if srv, err = New(def, etcd.client(t), prometheus.NewRegistry()); err != nil || srv.handler.limit == nil ||
+		srv.handler.limit.rate != 100 || srv.handler.limit.slip != 2 {
+		t.Fatalf("default configuration: limiter %+v, %v; want 100 per second, slip 2", srv.handler.limit, err)
+	}
 }

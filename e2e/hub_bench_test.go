@@ -286,7 +286,7 @@ func sourceRoot(b *testing.B) string {
 // process id; it is stopped when the benchmark ends.
 func startHub(b *testing.B, bin, kubeconfig, metricsAddr string) int {
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, "hub", "--kubeconfig", kubeconfig, "--leader-elect=false",
+	cmd := exec.CommandContext(ctx, bin, "hub", "--kubeconfig", kubeconfig, "--leader-elect=false", "--insecure-local",
 		"--metrics-bind-address", metricsAddr, "--health-probe-bind-address", "")
 	log, err := os.Create(filepath.Join(b.TempDir(), "hub.log"))
 	if err != nil {

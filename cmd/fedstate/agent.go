@@ -42,6 +42,7 @@ type agentOptions struct {
 	gossipJoin    []string
 	gossipKeyring string
 	gossipNoCrypt bool
+	insecureLocal bool
 	region        string
 }
 
@@ -74,8 +75,12 @@ the lease TTL to take over.
 
 Gossip: with --gossip-join the agent joins the federation's gossip pool
 (encrypted with the keyring in --gossip-keyring), an early failure signal for
-the hub. Metrics are served on --metrics-listen at /metrics.`,
-		Example: `  fedstate agent --cluster eu-1 --kubeconfig eu-1.kubeconfig \
+the hub. Metrics are served on --metrics-listen at /metrics.
+
+The federation etcd must be TLS with a client certificate, and gossip
+encrypted; plaintext etcd and --gossip-insecure need --insecure-local, for a
+federation on one machine (docs/security.md).`,
+		Example: `  fedstate agent --cluster eu-1 --kubeconfig eu-1.kubeconfig --insecure-local \
       --etcd-endpoints http://127.0.0.1:2379 --volumes-dir /var/lib/fedstate/volumes
   fedstate agent --cluster us-1 --region us --etcd-endpoints https://etcd-0:2379 \
       --etcd-ca ca.pem --etcd-cert agent.pem --etcd-key agent-key.pem \
@@ -118,7 +123,8 @@ the hub. Metrics are served on --metrics-listen at /metrics.`,
 	f.StringVar(&o.gossipListen, "gossip-listen", "127.0.0.1:0", "UDP and TCP address of the gossip pool")
 	f.StringSliceVar(&o.gossipJoin, "gossip-join", nil, "host:port of gossip pool members to join (the hub's); none: no gossip")
 	f.StringVar(&o.gossipKeyring, "gossip-keyring", "", "keyring file of the gossip pool: base64 keys, one per line, primary first")
-	f.BoolVar(&o.gossipNoCrypt, "gossip-insecure", false, "gossip without encryption (local test federations only)")
+	f.BoolVar(&o.gossipNoCrypt, "gossip-insecure", false, "gossip without encryption (with --insecure-local only)")
+	f.BoolVar(&o.insecureLocal, "insecure-local", false, insecureLocalUsage+"; also allows --gossip-insecure")
 	f.IntVarP(&o.verbosity, "v", "v", 0, "log verbosity: 0 info, 4 debug")
 	return cmd
 }
@@ -128,6 +134,10 @@ func runAgent(ctx context.Context, o *agentOptions, logOut io.Writer) error {
 	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: slog.Level(-o.verbosity)}))
 	if o.cfg.Cluster == "" {
 		return errors.New("--cluster is required: the member cluster this agent serves")
+	}
+	if err := errors.Join(checkEtcdTransport(o.etcd.Endpoints, o.etcd.CertFile, o.insecureLocal),
+		checkGossipTransport(len(o.gossipJoin) > 0 && o.gossipNoCrypt && o.gossipKeyring == "", o.insecureLocal)); err != nil {
+		return err
 	}
 	o.pg.ReplicationNetworks = nil
 	for _, s := range o.replNetworks {
@@ -235,7 +245,7 @@ func (o *agentOptions) joinGossip(ctx context.Context) (*gossip.Pool, error) {
 	case o.gossipNoCrypt:
 		gc.Insecure = true
 	default:
-		return nil, errors.New("--gossip-join needs --gossip-keyring (or --gossip-insecure for a local test federation)")
+		return nil, errors.New("--gossip-join needs --gossip-keyring (or --gossip-insecure with --insecure-local, for a federation on this machine only)")
 	}
 	pool, err := gossip.New(gc)
 	if err != nil {

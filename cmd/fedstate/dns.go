@@ -9,18 +9,19 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
-	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/fedstate/fedstate/dnsserver"
 )
@@ -38,7 +39,9 @@ type dnsOptions struct {
 	verbosity     int
 	transferFrom  []string
 	tsigKeys      []string
+	tsigKeyFile   string
 	notify        []string
+	insecureLocal bool
 }
 
 func newDNSCommand() *cobra.Command { return newDNSCommandWith(&dnsOptions{}) }
@@ -62,10 +65,18 @@ stale primary) while every other name keeps answering, the metric
 fedstate_dns_watch_stale is 1 and /healthz fails; the server recovers by
 itself when etcd is back.
 
+Safe defaults: the federation etcd must be TLS with a client certificate
+(plaintext to loopback only with --insecure-local, for a federation on one
+machine); each client network gets at most --rate-limit UDP responses per
+second; nobody may transfer the zone, and networks allowed to with
+--transfer-from must sign with a --tsig-key (docs/security.md).
+
 Metrics (Prometheus) are served on --metrics-listen at /metrics, health at
 /healthz and /readyz. SIGINT or SIGTERM stops the server gracefully.`,
-		Example: `  fedstate dns --etcd-endpoints http://127.0.0.1:2379 --region eu-west
-  fedstate dns --listen 127.0.0.1:53 --zone fedstate.example. \
+		Example: `  fedstate dns --etcd-endpoints https://etcd-0:2379 --etcd-ca ca.pem \
+      --etcd-cert dns.pem --etcd-key dns-key.pem --region eu-west
+  fedstate dns --insecure-local --etcd-endpoints http://127.0.0.1:2379 \
+      --listen 127.0.0.1:53 --zone fedstate.example. \
       --nameserver ns1.fedstate.example.=127.0.0.1 --hostmaster hostmaster.fedstate.example.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -101,12 +112,14 @@ func (o *dnsOptions) addFlags(cmd *cobra.Command) {
 	f.StringVar(&o.etcdKey, "etcd-key", "", "client key file for etcd over TLS")
 	f.StringVar(&o.etcdCA, "etcd-ca", "", "CA bundle that signed etcd's serving certificate")
 	f.StringVar(&o.metricsListen, "metrics-listen", "127.0.0.1:9153", "HTTP address (IP:port) of /metrics, /healthz and /readyz; empty disables it")
-	f.StringSliceVar(&o.transferFrom, "transfer-from", nil, "client networks (CIDR, comma-separated or repeated) allowed to transfer the zone over TCP (AXFR, IXFR); none by default")
-	f.StringArrayVar(&o.tsigKeys, "tsig-key", nil, "TSIG key as NAME:BASE64SECRET (repeatable); when given, zone transfers must be signed with one of them, and signed queries get signed answers")
+	f.StringSliceVar(&o.transferFrom, "transfer-from", nil, "client networks (CIDR, comma-separated or repeated) allowed to transfer the zone over TCP (AXFR, IXFR), signed with a --tsig-key; none by default")
+	f.StringArrayVar(&o.tsigKeys, "tsig-key", nil, "TSIG key as NAME:BASE64SECRET (repeatable); zone transfers must be signed with one of them, and signed queries get signed answers")
+	f.StringVar(&o.tsigKeyFile, "tsig-key-file", "", "file of TSIG keys, one NAME:BASE64SECRET a line (# comments): like --tsig-key, but the secrets stay out of the process list")
 	f.StringSliceVar(&o.notify, "notify", nil, "secondaries (IP:port, comma-separated or repeated) sent a NOTIFY whenever the records change")
 	f.IntVar(&c.RateLimit, "rate-limit", c.RateLimit, "UDP responses per second per client network (IPv4 /24, IPv6 /56), in bursts of as many; 0: no limit")
 	f.IntVar(&c.RateLimitSlip, "rate-limit-slip", c.RateLimitSlip, "answer every Nth query over --rate-limit truncated (the client retries over TCP) and drop the others; 0 drops all")
 	f.IntVar(&c.IXFRJournal, "ixfr-journal", c.IXFRJournal, "how many of the latest changes IXFR answers with differences; a secondary further behind gets the whole zone (0: always the zone)")
+	f.BoolVar(&o.insecureLocal, "insecure-local", false, insecureLocalUsage+"; also allows unsigned zone transfers")
 	f.IntVarP(&o.verbosity, "v", "v", 0, "log verbosity: 0 for changes of state, 1 and more for detail")
 }
 
@@ -131,10 +144,22 @@ func (o *dnsOptions) config() (dnsserver.Config, error) {
 		}
 		cfg.TransferFrom = append(cfg.TransferFrom, p)
 	}
-	for _, s := range o.tsigKeys {
+	keys := append([]string(nil), o.tsigKeys...)
+	if o.tsigKeyFile != "" {
+		b, err := os.ReadFile(o.tsigKeyFile)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--tsig-key-file: %w", err))
+		}
+		for line := range strings.Lines(string(b)) {
+			if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+				keys = append(keys, line)
+			}
+		}
+	}
+	for _, s := range keys {
 		name, secret, ok := strings.Cut(s, ":")
 		if !ok {
-			errs = append(errs, fmt.Errorf("--tsig-key %q: want NAME:BASE64SECRET", s))
+			errs = append(errs, errors.New("--tsig-key: want NAME:BASE64SECRET")) // the value may be a secret: not repeated
 			continue
 		}
 		if cfg.TSIGKeys == nil {
@@ -162,6 +187,13 @@ func (o *dnsOptions) config() (dnsserver.Config, error) {
 	}
 	if (o.etcdCert == "") != (o.etcdKey == "") {
 		errs = append(errs, errors.New("--etcd-cert and --etcd-key go together"))
+	}
+	if len(o.endpoints) > 0 {
+		errs = append(errs, checkEtcdTransport(o.endpoints, o.etcdCert, o.insecureLocal), plaintextLoopbackOnly(o.endpoints))
+	}
+	if len(cfg.TransferFrom) > 0 && len(cfg.TSIGKeys) == 0 && !o.insecureLocal {
+		errs = append(errs, errors.New("--transfer-from without a TSIG key: anyone with an address in those networks could take the zone; "+
+			"give --tsig-key-file FILE (or --tsig-key NAME:BASE64SECRET), or --insecure-local for a federation on this machine only"))
 	}
 	return cfg, errors.Join(errs...)
 }
@@ -209,7 +241,10 @@ func runDNS(ctx context.Context, o *dnsOptions, logOut io.Writer, ready chan<- [
 		return err
 	}
 	defer cli.Close()
-	srv, err := dnsserver.New(cfg, cli, ctrlmetrics.Registry)
+	// A registry per run: the server's metrics and the process's.
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	srv, err := dnsserver.New(cfg, cli, reg)
 	if err != nil {
 		return err
 	}
@@ -228,7 +263,7 @@ func runDNS(ctx context.Context, o *dnsOptions, logOut io.Writer, ready chan<- [
 			return fmt.Errorf("listen metrics %s: %w", o.metricsListen, err)
 		}
 		metricsAddr = mln.Addr().String()
-		g.Go(func() error { return serveHTTP(gctx, mln, srv, ctrlmetrics.Registry, cfg.ShutdownTimeout) })
+		g.Go(func() error { return serveHTTP(gctx, mln, srv, reg, cfg.ShutdownTimeout) })
 	}
 	log.Info("Serving DNS", "zone", cfg.Zone, "listen", ln.Addr().String(), "metrics", metricsAddr,
 		"region", cfg.Region, "etcd", strings.Join(o.endpoints, ","), "prefix", cfg.Prefix)

@@ -36,6 +36,8 @@ type hubOptions struct {
 	kubeconfig string
 	cfg        config.Hub // flag values; only flags set on the command line override the file
 	verbosity  int
+	// insecureLocal allows the embedded etcd and plaintext to the federation etcd.
+	insecureLocal bool
 }
 
 func newHubCommand() *cobra.Command {
@@ -88,6 +90,11 @@ from every reachable member; an unreachable member delays that for at most
 services.deletionTimeout, after which the hub records in an event what it
 left there.
 
+The federation etcd must be TLS with a client certificate (--etcd-endpoints
+https://..., --etcd-ca, --etcd-cert, --etcd-key). The embedded etcd serves
+plaintext on loopback, so the hub runs it, or any plaintext etcd, only with
+--insecure-local: a federation on one machine (docs/security.md).
+
 Configuration comes from --config (YAML; every field and default is in
 docs/hub.md) and the flags below, which override the file. Metrics
 (fedstate_reconcile_*, fedstate_cluster_replicas, fedstate_members_*,
@@ -98,10 +105,12 @@ the gossip pool first.
 
 Gossip is sealed with the keyring in --gossip-keyring (base64 AES-256 keys,
 one per line, primary first: the gossip Secret the agents mount too); the hub
-refuses to start gossip without one unless --gossip-insecure is set, for a
-local test federation. Setting any --gossip-* flag turns gossip on.`,
-		Example: `  # Against the hub cluster of the current kubeconfig context:
-  fedstate hub
+refuses to start gossip without one unless --gossip-insecure is set together
+with --insecure-local, for a local test federation. Setting any --gossip-*
+flag turns gossip on.`,
+		Example: `  # Against the hub cluster of the current kubeconfig context, with the
+  # embedded etcd (plaintext on loopback: one machine only):
+  fedstate hub --insecure-local
 
   # A configuration file, a kubeconfig and one hub only:
   fedstate hub --config hub.yaml --kubeconfig hub.kubeconfig --leader-elect=false
@@ -118,6 +127,16 @@ local test federation. Setting any --gossip-* flag turns gossip on.`,
 			cfg, err := o.config(cmd.Flags())
 			if err != nil {
 				return err
+			}
+			if e := cfg.Failover.Etcd; cfg.Failover.Enabled {
+				if err := checkEtcdTransport(e.Endpoints, e.CertFile, o.insecureLocal); err != nil {
+					return err
+				}
+			}
+			if cfg.Gossip.Enabled {
+				if err := checkGossipTransport(cfg.Gossip.Insecure, o.insecureLocal); err != nil {
+					return err
+				}
 			}
 			rc, err := restConfig(o.kubeconfig)
 			if err != nil {
@@ -154,6 +173,7 @@ local test federation. Setting any --gossip-* flag turns gossip on.`,
 	f.StringSliceVar(&g.Join, "gossip-join", g.Join, "host:port of gossip nodes to join at start: the other hub replicas")
 	f.StringVar(&g.KeyringFile, "gossip-keyring", g.KeyringFile, "keyring file of the gossip pool: base64 AES-256 keys, one per line, primary first")
 	f.BoolVar(&g.Insecure, "gossip-insecure", g.Insecure, "gossip without encryption: any host that reaches the port may join (local test federations only)")
+	f.BoolVar(&o.insecureLocal, "insecure-local", false, insecureLocalUsage+"; needed for the embedded etcd")
 	f.IntVarP(&o.verbosity, "v", "v", 0, "log verbosity: 0 for changes of state, 1 and more for detail")
 	return cmd
 }

@@ -162,6 +162,7 @@ func (f *Federation) start(ctx context.Context) error {
 	if err := f.Bed.AddProcess(testbed.HubName, testbed.ProcessSpec{Name: "fedstate-hub", Path: f.Fedstate, Args: []string{
 		"hub", "--kubeconfig", hubCluster.Kubeconfig, "--etcd-endpoints", strings.Join(f.EtcdURLs, ","),
 		"--metrics-bind-address", "", "--health-probe-bind-address", "", "--leader-elect=false", "-v", "1",
+		"--insecure-local", // plaintext etcd on loopback
 	}}); err != nil {
 		return err
 	}
@@ -173,6 +174,7 @@ func (f *Federation) start(ctx context.Context) error {
 		f.DNS = append(f.DNS, addr)
 		if err := f.Bed.AddProcess(testbed.HubName, testbed.ProcessSpec{Name: "fedstate-dns-" + m.Name, Path: f.Fedstate, Args: []string{
 			"dns", "--etcd-endpoints", strings.Join(f.EtcdURLs, ","), "--listen", addr, "--region", m.Region, "--metrics-listen", "",
+			"--insecure-local", "--rate-limit", "0", // every query of the tests comes from loopback
 		}}); err != nil {
 			return err
 		}
@@ -265,7 +267,7 @@ func (f *Federation) startAgent(m testbed.MemberSpec, runDir string) error {
 		"--etcd-endpoints", strings.Join(endpoints, ","),
 		"--volumes-dir", filepath.Join(f.Bed.VolumeDir(m.Name), "unclaimed"),
 		"--run-dir", filepath.Join(runDir, m.Name),
-		"--client-networks", "127.0.0.0/8", "--client-auth", "trust", "--pg-no-sync",
+		"--client-networks", "127.0.0.0/8", "--client-auth", "trust", "--pg-no-sync", "--insecure-local",
 	}
 	if o.LeaseTTL > 0 {
 		args = append(args, "--lease-ttl", o.LeaseTTL.String())

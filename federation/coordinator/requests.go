@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/fedstate/fedstate/federation/api/v1alpha1"
 	"github.com/fedstate/fedstate/replication/failover"
@@ -72,7 +73,10 @@ func parseRequest(kind v1alpha1.RequestKind, value string) request {
 	if r.err = errors.Join(errs...); r.err != nil {
 		r.err = fmt.Errorf("annotation %q: %w", value, r.err)
 		if r.id == "" {
-			r.id = truncate(value, 63)
+			r.id = truncate(strings.ToValidUTF8(value, "\uFFFD"), 63)
+		}
+		if r.id == "" {
+			r.id = "(empty)" // an id to record the refusal under
 		}
 	}
 	return r
@@ -141,9 +145,14 @@ func hasValue(m map[string]string, v string) bool {
 	return false
 }
 
+// truncate cuts s to at most n bytes at a character boundary: status
+// strings must stay valid UTF-8, or they read back different.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n]
 }

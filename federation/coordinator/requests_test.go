@@ -1,9 +1,11 @@
 package coordinator
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/fedstate/fedstate/federation/api/v1alpha1"
 	"github.com/fedstate/fedstate/replication/failover"
@@ -119,4 +121,47 @@ func TestOutcome(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzParseRequest reads any annotation value: the request always has an
+// id to be recorded under in status (the API server keeps at most 253
+// characters of valid UTF-8, so an id that is not valid UTF-8 would read
+// back different and the request would be acted on again); an accepted
+// one has a valid id and reads back the same from its canonical form.
+func FuzzParseRequest(f *testing.F) {
+	f.Add(false, "id=s1,to=us-1")
+	f.Add(true, " id=f1 , acceptDataLoss=true,to=db-2")
+	f.Add(true, "acceptDataLoss=yes,id=f1,id=f2")
+	f.Add(false, "")
+	f.Add(false, strings.Repeat("é", 40))
+	f.Add(false, "id="+strings.Repeat("x", 64))
+	f.Fuzz(func(t *testing.T, failover bool, value string) {
+		kind := v1alpha1.RequestSwitchover
+		if failover {
+			kind = v1alpha1.RequestFailover
+		}
+		r := parseRequest(kind, value)
+		if r.kind != kind {
+			t.Fatalf("parse %q: kind %s, want %s", value, r.kind, kind)
+		}
+		if r.id == "" || len(r.id) > 63 || (utf8.ValidString(value) && !utf8.ValidString(r.id)) {
+			t.Fatalf("parse %q: id %q cannot be recorded in status", value, r.id)
+		}
+		if r.err != nil {
+			return
+		}
+		if !requestID.MatchString(r.id) {
+			t.Fatalf("parse %q: accepted id %q", value, r.id)
+		}
+		canonical := "id=" + r.id
+		if r.to != "" {
+			canonical += ",to=" + r.to
+		}
+		if failover {
+			canonical += ",acceptDataLoss=" + strconv.FormatBool(r.acceptDataLoss)
+		}
+		if again := parseRequest(kind, canonical); again != r {
+			t.Fatalf("parse %q = %+v; its canonical form %q = %+v", value, r, canonical, again)
+		}
+	})
 }

@@ -2,9 +2,12 @@ package gossip
 
 import (
 	"bytes"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // FuzzDecodeMeta checks that DecodeMeta never panics and accepts only
@@ -63,6 +66,54 @@ func FuzzParseKeyring(f *testing.F) {
 		again, err := ParseKeyring(bytes.NewReader(FormatKeyring(keys)))
 		if err != nil || !slices.EqualFunc(again, keys, bytes.Equal) {
 			t.Fatalf("ParseKeyring(FormatKeyring(keys)) = %x, %v; want %x", again, err, keys)
+		}
+	})
+}
+
+// FuzzParseSignal checks the reader of memberlist's failure detector log
+// lines: the lines memberlist writes about any valid node name read back
+// as written, and any line it accepts names a node (no spaces, not empty)
+// that the canonical line of the same signal names too.
+func FuzzParseSignal(f *testing.F) {
+	f.Add("eu-1", uint16(2), "[INFO] memberlist: Marking ap-1 as failed, suspect timeout reached (02 peer confirmations)")
+	f.Add("hub-0.fedstate", uint16(0), "[DEBUG] memberlist: Failed UDP ping:  (timeout reached)")
+	f.Add("x", uint16(7), "[INFO] memberlist: Suspect  has failed, no acks received")
+	f.Add("a", uint16(1), "[INFO] memberlist: Marking a as failed, suspect timeout reached (-1 peer confirmations)")
+	f.Fuzz(func(t *testing.T, node string, n uint16, line string) {
+		if len(validation.IsDNS1123Subdomain(node)) == 0 {
+			for _, tc := range []struct {
+				line string
+				want signal
+			}{
+				{fmt.Sprintf(fmtDirectMiss, node), signal{kind: sigDirectMiss, node: node}},
+				{fmt.Sprintf(fmtProbeFailed, node), signal{kind: sigProbeFailed, node: node}},
+				{fmt.Sprintf(fmtDeclared, node, n), signal{kind: sigDeclared, node: node, confirmations: int(n)}},
+			} {
+				if got, ok := parseSignal(tc.line); !ok || got != tc.want {
+					t.Fatalf("parseSignal(%q) = %+v, %v; want %+v", tc.line, got, ok, tc.want)
+				}
+			}
+		}
+		s, ok := parseSignal(line)
+		if !ok {
+			return
+		}
+		if s.node == "" || strings.ContainsAny(s.node, " ") || s.confirmations < 0 {
+			t.Fatalf("parseSignal(%q) = %+v", line, s)
+		}
+		var canonical string
+		switch s.kind {
+		case sigDirectMiss:
+			canonical = fmt.Sprintf(fmtDirectMiss, s.node)
+		case sigProbeFailed:
+			canonical = fmt.Sprintf(fmtProbeFailed, s.node)
+		case sigDeclared:
+			canonical = fmt.Sprintf(fmtDeclared, s.node, s.confirmations)
+		default:
+			t.Fatalf("parseSignal(%q): kind %d", line, s.kind)
+		}
+		if again, ok := parseSignal(canonical); !ok || again != s {
+			t.Fatalf("parseSignal(%q) = %+v; its canonical line %q = %+v, %v", line, s, canonical, again, ok)
 		}
 	})
 }

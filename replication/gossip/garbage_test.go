@@ -27,6 +27,14 @@ func TestGarbageOnGossipPort(t *testing.T) {
 	for typ := range 256 {
 		payloads = append(payloads, []byte{byte(typ), 0x81, 0xa4, 'N', 'o', 'd', 'e'})
 	}
+	// Streams that announce huge lengths after the first message type
+	// bytes (an encrypted message's length is 4 bytes): the largest, and
+	// memberlist's limit of 20 MiB with a few bytes behind it, held open.
+	var huge [][]byte
+	for typ := range 16 {
+		huge = append(huge, []byte{byte(typ), 0xff, 0xff, 0xff, 0xff},
+			append([]byte{byte(typ), 0x01, 0x40, 0x00, 0x00}, make([]byte, 100)...))
+	}
 
 	for _, target := range []*testNode{hub, nodes[1]} {
 		udp, err := net.Dial("udp", target.Addr())
@@ -41,7 +49,7 @@ func TestGarbageOnGossipPort(t *testing.T) {
 		if err := udp.Close(); err != nil {
 			t.Fatal(err)
 		}
-		for i, p := range payloads[:40] {
+		for i, p := range append(payloads[:40:40], huge...) {
 			c, err := net.Dial("tcp", target.Addr())
 			if err != nil {
 				t.Fatalf("TCP dial %s: %v", target.Name(), err)

@@ -45,20 +45,20 @@ type signal struct {
 // so a name never contains the spaces the patterns split on.
 func parseSignal(line string) (signal, bool) {
 	if rest, ok := strings.CutPrefix(line, "[DEBUG] memberlist: Failed UDP ping: "); ok {
-		if node, ok := strings.CutSuffix(rest, " (timeout reached)"); ok && !strings.Contains(node, " ") {
+		if node, ok := strings.CutSuffix(rest, " (timeout reached)"); ok && isNodeName(node) {
 			return signal{kind: sigDirectMiss, node: node}, true
 		}
 		return signal{}, false
 	}
 	if rest, ok := strings.CutPrefix(line, "[INFO] memberlist: Suspect "); ok {
-		if node, ok := strings.CutSuffix(rest, " has failed, no acks received"); ok && !strings.Contains(node, " ") {
+		if node, ok := strings.CutSuffix(rest, " has failed, no acks received"); ok && isNodeName(node) {
 			return signal{kind: sigProbeFailed, node: node}, true
 		}
 		return signal{}, false
 	}
 	if rest, ok := strings.CutPrefix(line, "[INFO] memberlist: Marking "); ok {
 		node, rest, ok := strings.Cut(rest, " as failed, suspect timeout reached (")
-		if !ok || strings.Contains(node, " ") {
+		if !ok || !isNodeName(node) {
 			return signal{}, false
 		}
 		var n int
@@ -69,6 +69,10 @@ func parseSignal(line string) (signal, bool) {
 	}
 	return signal{}, false
 }
+
+// isNodeName says whether s can be the node name of a signal line: not
+// empty, no spaces.
+func isNodeName(s string) bool { return s != "" && !strings.Contains(s, " ") }
 
 // logWriter is memberlist's log output: it forwards each line to a
 // logr.Logger and feeds the failure detector's steps to the view. Write

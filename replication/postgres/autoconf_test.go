@@ -92,3 +92,44 @@ func FuzzEditAutoConf(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseConfLine checks the configuration line reader against the
+// quoting the driver writes with: every value without a newline, quoted,
+// reads back exactly; any line it accepts has a valid lower-case name and
+// a value that, quoted again, reads back the same; no line panics.
+func FuzzParseConfLine(f *testing.F) {
+	f.Add("primary_conninfo", `host=h password='p\q'`, `p = 'a\'b\n\101'`)
+	f.Add("Work_Mem", "4MB", "work_mem 4MB # comment")
+	f.Add("x.y", "", `p = '\`)
+	f.Add("a", "\x00\t'", "p = '\\0777'")
+	f.Add("bad name", "v", "= 'x'")
+	f.Fuzz(func(t *testing.T, name, value, line string) {
+		if settingName.MatchString(strings.ToLower(name)) && !strings.ContainsAny(value, "\n") {
+			in := name + " = " + quoteConf(value) + " # set by the driver"
+			n, v, ok, err := parseConfLine(in)
+			if !ok || err != nil || n != strings.ToLower(name) || v != value {
+				t.Fatalf("parseConfLine(%q) = %q, %q, %v, %v; want %q, %q", in, n, v, ok, err, strings.ToLower(name), value)
+			}
+		}
+		if strings.Contains(line, "\n") {
+			return
+		}
+		n, v, ok, err := parseConfLine(line)
+		if err != nil && ok {
+			t.Fatalf("parseConfLine(%q): ok with error %v", line, err)
+		}
+		if !ok {
+			return
+		}
+		if !settingName.MatchString(n) {
+			t.Fatalf("parseConfLine(%q) accepted name %q", line, n)
+		}
+		if strings.Contains(v, "\n") {
+			return // an escaped newline: readable, but the driver never writes one
+		}
+		again := n + " = " + quoteConf(v)
+		if n2, v2, ok, err := parseConfLine(again); !ok || err != nil || n2 != n || v2 != v {
+			t.Fatalf("parseConfLine(%q) = %q, %q; quoted again %q reads %q, %q, %v, %v", line, n, v, again, n2, v2, ok, err)
+		}
+	})
+}
