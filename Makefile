@@ -121,13 +121,13 @@ bench-hub: tools ## Measure the hub with 1,000 services of 3 replicas on the tes
 BENCH_LEASE_TTL ?= 2s
 
 .PHONY: bench-failover
-bench-failover: tools ## Measure failover after the loss of the primary: fedstate and Patroni (defaults, and timings like fedstate's) side by side; BENCH_FAILOVER_ITER=n failovers each (default 5); as root.
+bench-failover: tools ## fedstate and Patroni (defaults, and timings like fedstate's) side by side: failover after the loss of the primary, planned switchovers, data lost by asynchronous failovers; BENCH_FAILOVER_ITER=n of each for fedstate (default 5), BENCH_PATRONI_ITER=n for each Patroni profile (default BENCH_FAILOVER_ITER); as root.
 	@missing=(); command -v patroni >/dev/null || missing+=(patroni); \
 	  [ -x /usr/lib/postgresql/15/bin/pg_rewind ] || missing+=(postgresql-15); \
 	  if [ $${#missing[@]} -gt 0 ]; then \
 	    echo "bench-failover: installing $${missing[*]}"; apt-get update; \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$${missing[@]}"; fi
-	FEDSTATE_LEASE_TTL=$(BENCH_LEASE_TTL) $(GO) test -run '^$$' -bench BenchmarkFailover -benchtime 1x -count 1 -timeout 60m -v ./e2e/failover/
+	FEDSTATE_LEASE_TTL=$(BENCH_LEASE_TTL) $(GO) test -run '^$$' -bench BenchmarkFailover -benchtime 1x -count 1 -timeout 240m -v ./e2e/failover/
 
 .PHONY: clean
 clean: ## Remove bin/ (keeps the test-bed binary cache; `rm -rf .cache` drops it).

@@ -14,48 +14,72 @@ import (
 	"github.com/fedstate/fedstate/federation/api/v1alpha1"
 )
 
-// BenchmarkFailover is make bench-failover: the failover time of fedstate
-// after the loss of the primary's region, and of Patroni after the loss of
-// its leader, side by side on the same machine. Each system runs
-// BENCH_FAILOVER_ITER (default 5) failovers of a 3-replica PostgreSQL 15
-// service with synchronous replication while a client writes one row at a
-// time, and reports per figure the median and the maximum over the
-// failovers, the rows lost and any sample that found two writable servers.
-// Patroni runs with its defaults and with timings matched to fedstate's.
+// BenchmarkFailover is make bench-failover: fedstate and Patroni side by
+// side on the same machine, each with a 3-replica PostgreSQL 15 service
+// while a client writes:
+//
+//   - failover after the loss of the primary's region (fedstate) or of the
+//     leader (Patroni), with synchronous replication and one row at a time
+//     every 50 ms: the time to each step and the client's write gap;
+//   - planned switchovers on the same service: the client's write gap;
+//   - failover with asynchronous replication while the client writes as
+//     fast as it can: the acknowledged rows the new primary lacks, and the
+//     loss fedstate reported.
+//
+// fedstate does BENCH_FAILOVER_ITER (default 5) of each, Patroni
+// BENCH_PATRONI_ITER (default BENCH_FAILOVER_ITER) of each per profile: its
+// defaults and timings matched to fedstate's. Per figure the benchmark
+// reports the median and the maximum, and it fails on a row lost where
+// none may be or a sample that found two writable servers.
 func BenchmarkFailover(b *testing.B) {
-	iters := 5
-	if s := os.Getenv("BENCH_FAILOVER_ITER"); s != "" {
-		var err error
-		if iters, err = strconv.Atoi(s); err != nil || iters < 1 {
-			b.Fatalf("BENCH_FAILOVER_ITER=%q: want a positive number", s)
-		}
-	}
+	iters := envCount(b, "BENCH_FAILOVER_ITER", 5)
+	patroniIters := envCount(b, "BENCH_PATRONI_ITER", iters)
 	var all []*figures
 	b.Run("fedstate", func(b *testing.B) {
-		f := benchFedstate(b, iters)
+		f := newFigures(fmt.Sprintf("fedstate (lease TTL %v)", leaseTTL))
+		benchFedstate(b, f, iters)
+		benchFedstateAsync(b, f, iters)
 		f.report(b)
 		b.Log(f.summary())
 		all = append(all, f)
 	})
 	for _, p := range patroniProfiles() {
 		b.Run(p.name, func(b *testing.B) {
-			f := benchPatroni(b, iters, p)
+			f := newFigures(fmt.Sprintf("Patroni %s (ttl %d s, loop_wait %d s, retry_timeout %d s)",
+				p.name[len("patroni-"):], p.ttl, p.loopWait, p.retryTimeout))
+			benchPatroni(b, f, patroniIters, p)
+			benchPatroniAsync(b, f, patroniIters, p)
 			f.report(b)
 			b.Log(f.summary())
 			all = append(all, f)
 		})
 	}
 	if len(all) > 0 {
-		b.Logf("failover after the loss of the primary, %d failovers each:\n%s", iters, table(all))
+		b.Logf("fedstate %d, Patroni %d per profile of each: failovers, switchovers, asynchronous failovers:\n%s",
+			iters, patroniIters, table(all))
 	}
 }
 
-// benchFedstate runs iters region losses of the primary of one service on
-// the package's federation and measures each.
-func benchFedstate(b *testing.B, iters int) *figures {
+// envCount is the positive number in the environment variable name, or
+// def when it is unset.
+func envCount(b *testing.B, name string, def int) int {
+	s := os.Getenv(name)
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		b.Fatalf("%s=%q: want a positive number", name, s)
+	}
+	return n
+}
+
+// benchFedstate runs iters region losses of the primary of a service with
+// a synchronous standby on the package's federation, then iters planned
+// switchovers, and records them in f. It deletes the service when done.
+func benchFedstate(b *testing.B, f *figures, iters int) {
 	ctx := b.Context()
 	fss := startService(b, postgresService("bench", 3, 1, "eu-west"))
-	f := newFigures(fmt.Sprintf("fedstate (lease TTL %v)", leaseTTL))
 	wctx, stop := context.WithCancel(ctx)
 	defer stop()
 	w := &writer{service: fss.Name}
@@ -98,7 +122,7 @@ func benchFedstate(b *testing.B, iters int) *figures {
 				return fmt.Errorf("%w: history %+v", errNotYet, h)
 			}
 			if _, _, ok := w.ackGap(down); !ok {
-				return fmt.Errorf("%w: no write acknowledged since the kill", errNotYet)
+				return fmt.Errorf("%w: no write acknowledged since the kill; last error: %v", errNotYet, w.lastError())
 			}
 			return nil
 		})
@@ -121,30 +145,40 @@ func benchFedstate(b *testing.B, iters int) *figures {
 			seconds(firstOK.Sub(lastOK)), lost)
 		b.Logf("failover %d: the client's last error before its first write: %v", i+1, w.lastError())
 
-		if err := bed.StartCluster(ctx, old.Cluster); err != nil {
-			b.Fatal(err)
-		}
-		waitFor(b, 3*time.Minute, "the old primary following the new one", func() error {
-			cur, err := getService(ctx, fss.Name)
-			if err != nil {
-				return err
-			}
-			for _, r := range cur.Status.ReplicaStatuses {
-				if r.Ordinal == old.Ordinal && r.Role != v1alpha1.RoleSyncStandby && r.Role != v1alpha1.RoleAsyncReplica {
-					return fmt.Errorf("%w: old primary's role %s", errNotYet, r.Role)
-				}
-			}
-			if ok, err := isWritable(ctx, oldAddr); err == nil && ok {
-				return fmt.Errorf("old primary %v is writable", oldAddr)
-			}
-			return nil
-		})
+		restoreRegion(b, fss.Name, old, oldAddr)
 	}
+	switchoversFedstate(b, f, fss.Name, w, hosts, iters)
 	stop()
 	cur := waitSteady(b, fss.Name, nil)
 	f.lost += missingRows(b, netip.AddrPortFrom(primaryAddr(cur), pgPort).String(), w.ackedRows())
-	f.overlaps = overlapCount(b, &wr)
-	return f
+	f.overlaps += overlapCount(b, &wr)
+	if err := hubc.Delete(ctx, fss); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// restoreRegion starts the lost region of old again and waits until old,
+// at oldAddr, follows the service's new primary, not writable.
+func restoreRegion(b *testing.B, name string, old v1alpha1.PrimaryStatus, oldAddr netip.Addr) {
+	ctx := b.Context()
+	if err := bed.StartCluster(ctx, old.Cluster); err != nil {
+		b.Fatal(err)
+	}
+	waitFor(b, 3*time.Minute, "the old primary following the new one", func() error {
+		cur, err := getService(ctx, name)
+		if err != nil {
+			return err
+		}
+		for _, r := range cur.Status.ReplicaStatuses {
+			if r.Ordinal == old.Ordinal && r.Role != v1alpha1.RoleSyncStandby && r.Role != v1alpha1.RoleAsyncReplica {
+				return fmt.Errorf("%w: old primary's role %s", errNotYet, r.Role)
+			}
+		}
+		if ok, err := isWritable(ctx, oldAddr); err == nil && ok {
+			return fmt.Errorf("old primary %v is writable", oldAddr)
+		}
+		return nil
+	})
 }
 
 // waitSteady waits until the service is steady, its last change of
@@ -181,8 +215,19 @@ func waitSteady(t testing.TB, name string, w *writer) *v1alpha1.FederatedStatefu
 	return cur
 }
 
-// missingRows counts the rows of acked the server at hostPort lacks.
+// missingRows counts the rows of acked the server at hostPort lacks and
+// fails the test if it lacks any.
 func missingRows(t testing.TB, hostPort string, acked []int) int {
+	t.Helper()
+	n := len(missingIDs(t, hostPort, acked))
+	if n > 0 {
+		t.Errorf("%d acknowledged rows missing on %s", n, hostPort)
+	}
+	return n
+}
+
+// missingIDs returns the rows of acked the server at hostPort lacks.
+func missingIDs(t testing.TB, hostPort string, acked []int) []int {
 	t.Helper()
 	var have map[int]bool
 	waitFor(t, 30*time.Second, "the rows of "+hostPort, func() error {
@@ -190,16 +235,13 @@ func missingRows(t testing.TB, hostPort string, acked []int) int {
 		have, err = rowsAtHost(t.Context(), hostPort)
 		return err
 	})
-	n := 0
+	var out []int
 	for _, id := range acked {
 		if !have[id] {
-			n++
+			out = append(out, id)
 		}
 	}
-	if n > 0 {
-		t.Errorf("%d acknowledged rows missing on %s", n, hostPort)
-	}
-	return n
+	return out
 }
 
 // firstWritable polls the servers at hosts every 50 ms and sends when the

@@ -74,10 +74,15 @@ type writer struct {
 	// locate, when set, finds the primary's host:port instead of the DNS
 	// name of service.
 	locate func(context.Context) (string, error)
-	mu     sync.Mutex
-	acked  []int
+	// fast writes without pausing, over one session kept until a write
+	// fails: as much as one client can push.
+	fast  bool
+	mu    sync.Mutex
+	acked []int
 	// ackedAt[i] is when acked[i] was acknowledged.
 	ackedAt []time.Time
+	// ackedOn[i] is the host:port of the server that acknowledged acked[i].
+	ackedOn []string
 	next    int
 	errs    int
 	// firstErr and recovered time the outage clients saw.
@@ -97,6 +102,12 @@ func (w *writer) write(ctx context.Context) error {
 		return err
 	}
 	defer conn.Close(context.Background())
+	return w.insert(ctx, conn, hostPort)
+}
+
+// insert inserts the next row over conn, a session to hostPort, and
+// records its acknowledgement.
+func (w *writer) insert(ctx context.Context, conn *pgx.Conn, hostPort string) error {
 	w.mu.Lock()
 	id := w.next
 	w.next++
@@ -109,6 +120,7 @@ func (w *writer) write(ctx context.Context) error {
 	w.mu.Lock()
 	w.acked = append(w.acked, id)
 	w.ackedAt = append(w.ackedAt, time.Now())
+	w.ackedOn = append(w.ackedOn, hostPort)
 	w.mu.Unlock()
 	return nil
 }
@@ -126,23 +138,61 @@ func (w *writer) primary(ctx context.Context) (string, error) {
 	return netip.AddrPortFrom(addr, pgPort).String(), nil
 }
 
-// run writes until ctx ends, pausing between rows.
+// run writes until ctx ends, pausing 50 ms between rows unless fast.
 func (w *writer) run(ctx context.Context) {
+	if w.fast {
+		w.runFast(ctx)
+		return
+	}
 	for ctx.Err() == nil {
-		err := w.write(ctx)
-		w.mu.Lock()
-		switch {
-		case err != nil:
-			w.errs++
-			w.lastErr = err
-			if w.firstErr.IsZero() || !w.recovered.IsZero() {
-				w.firstErr, w.recovered = time.Now(), time.Time{}
-			}
-		case !w.firstErr.IsZero() && w.recovered.IsZero():
-			w.recovered = time.Now()
-		}
-		w.mu.Unlock()
+		w.record(w.write(ctx))
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// runFast writes until ctx ends over one session, resolving the primary
+// and connecting again only after a write failed, then 10 ms later.
+func (w *writer) runFast(ctx context.Context) {
+	var conn *pgx.Conn
+	var hostPort string
+	defer func() {
+		if conn != nil {
+			_ = conn.Close(context.Background())
+		}
+	}()
+	for ctx.Err() == nil {
+		var err error
+		if conn == nil {
+			if hostPort, err = w.primary(ctx); err == nil {
+				conn, err = connectTo(ctx, hostPort)
+			}
+		}
+		if err == nil {
+			if err = w.insert(ctx, conn, hostPort); err != nil {
+				_ = conn.Close(context.Background())
+				conn = nil
+			}
+		}
+		w.record(err)
+		if err != nil {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}
+
+// record counts the outcome of one attempt to write.
+func (w *writer) record(err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch {
+	case err != nil:
+		w.errs++
+		w.lastErr = err
+		if w.firstErr.IsZero() || !w.recovered.IsZero() {
+			w.firstErr, w.recovered = time.Now(), time.Time{}
+		}
+	case !w.firstErr.IsZero() && w.recovered.IsZero():
+		w.recovered = time.Now()
 	}
 }
 
@@ -176,6 +226,34 @@ func (w *writer) ackGap(t time.Time) (before, after time.Time, ok bool) {
 		}
 	}
 	return time.Time{}, time.Time{}, false
+}
+
+// ackOn returns when hostPort first acknowledged a row at or after t,
+// and when the row before that one was acknowledged, by any server: the
+// write gap a client saw when the primary moved to hostPort. ok is false
+// while hostPort acknowledged nothing since t.
+func (w *writer) ackOn(hostPort string, t time.Time) (before, after time.Time, ok bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for i, at := range w.ackedAt {
+		if i > 0 && !at.Before(t) && w.ackedOn[i] == hostPort {
+			return w.ackedAt[i-1], at, true
+		}
+	}
+	return time.Time{}, time.Time{}, false
+}
+
+// rate is the number of rows acknowledged in the second before t.
+func (w *writer) rate(t time.Time) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := 0
+	for _, at := range w.ackedAt {
+		if at.Before(t) && !at.Before(t.Add(-time.Second)) {
+			n++
+		}
+	}
+	return n
 }
 
 // rowsAt reads every row id the server at addr holds.

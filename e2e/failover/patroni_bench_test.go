@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"sync"
 	"testing"
@@ -15,14 +16,14 @@ import (
 )
 
 // benchPatroni runs iters losses of the Patroni leader (Patroni and its
-// server killed with SIGKILL) with the timings of prof, while a client
-// writes through the leader it finds with GET /primary, and measures each
-// failover as benchFedstate does.
-func benchPatroni(b *testing.B, iters int, prof patroniProfile) *figures {
+// server killed with SIGKILL) in synchronous mode with the timings of
+// prof, while a client writes through the leader it finds with GET
+// /primary, then iters switchovers, and records them in f as
+// benchFedstate does. It stops the cluster when done.
+func benchPatroni(b *testing.B, f *figures, iters int, prof patroniProfile) {
 	ctx := b.Context()
-	c := startPatroni(b, prof)
-	f := newFigures(fmt.Sprintf("Patroni %s (ttl %d s, loop_wait %d s, retry_timeout %d s)",
-		prof.name[len("patroni-"):], prof.ttl, prof.loopWait, prof.retryTimeout))
+	c := startPatroni(b, prof, true)
+	defer c.close(b)
 	wctx, stop := context.WithCancel(ctx)
 	defer stop()
 	w := &writer{locate: c.locate}
@@ -30,7 +31,8 @@ func benchPatroni(b *testing.B, iters int, prof patroniProfile) *figures {
 	var wr localfed.Writability
 	go wr.WatchHosts(wctx, c.pgHosts)
 	for i := range iters {
-		old := c.nodes[c.waitHealthy(b, w)]
+		li, _ := c.waitHealthy(b, w)
+		old := c.nodes[li]
 		var survivors []string
 		for _, n := range c.nodes {
 			if n != old {
@@ -57,7 +59,7 @@ func benchPatroni(b *testing.B, iters int, prof patroniProfile) *figures {
 				return fmt.Errorf("%w: leader key not taken over yet", errNotYet)
 			}
 			if _, _, ok := w.ackGap(down); !ok {
-				return fmt.Errorf("%w: no write acknowledged since the kill", errNotYet)
+				return fmt.Errorf("%w: no write acknowledged since the kill; last error: %v", errNotYet, w.lastError())
 			}
 			return nil
 		})
@@ -69,13 +71,7 @@ func benchPatroni(b *testing.B, iters int, prof patroniProfile) *figures {
 		f.add("first-write", firstOK.Sub(killed))
 		f.add("unavailable", firstOK.Sub(lastOK))
 		f.add("detected-to-write", firstOK.Sub(detected))
-		var newHost string
-		for _, n := range c.nodes {
-			if n.name == leader {
-				newHost = n.pgHost
-			}
-		}
-		lost := missingRows(b, newHost, ackedBefore)
+		lost := missingRows(b, c.nodes[c.node(leader)].pgHost, ackedBefore)
 		f.lost += lost
 		b.Logf("failover %d: %s -> %s; from the kill: leader key expired %s, taken %s, first write %s; unavailable %s; %d rows lost",
 			i+1, old.name, leader, seconds(detected.Sub(killed)), seconds(committed.Sub(killed)),
@@ -85,11 +81,11 @@ func benchPatroni(b *testing.B, iters int, prof patroniProfile) *figures {
 			b.Fatal(err)
 		}
 	}
+	switchoversPatroni(b, f, c, w, iters)
 	stop()
-	leader := c.nodes[c.waitHealthy(b, nil)]
-	f.lost += missingRows(b, leader.pgHost, w.ackedRows())
-	f.overlaps = overlapCount(b, &wr)
-	return f
+	leader, _ := c.waitHealthy(b, nil)
+	f.lost += missingRows(b, c.nodes[leader].pgHost, w.ackedRows())
+	f.overlaps += overlapCount(b, &wr)
 }
 
 // patroniMember is a member in Patroni's GET /cluster answer.
@@ -128,18 +124,23 @@ func (c *patroniCluster) members(ctx context.Context) ([]patroniMember, error) {
 	return nil, fmt.Errorf("no Patroni node answers GET /cluster: %w", last)
 }
 
-// waitHealthy waits until the three nodes run, one as the leader, one as
-// its synchronous standby and one as a replica, both standbys with a known
-// lag, and, with a writer, a row was acknowledged in the last second. It
-// returns the index of the leader.
-func (c *patroniCluster) waitHealthy(t testing.TB, w *writer) int {
+// waitHealthy waits until the three nodes run, one as the leader and, in
+// synchronous mode, one as its synchronous standby and one as a replica,
+// else two replicas, all standbys with a known lag, and, with a writer, a
+// row was acknowledged in the last second. It returns the index of the
+// leader and of the synchronous standby (-1 without synchronous mode).
+func (c *patroniCluster) waitHealthy(t testing.TB, w *writer) (leader, syncStandby int) {
 	t.Helper()
-	leader := -1
-	waitFor(t, 3*time.Minute, "Patroni: a leader, a synchronous standby and a replica running", func() error {
+	want := map[string]int{"leader": 1, "replica": 2}
+	if c.sync {
+		want = map[string]int{"leader": 1, "sync_standby": 1, "replica": 1}
+	}
+	waitFor(t, 3*time.Minute, "Patroni: a leader and its standbys running", func() error {
 		ms, err := c.members(t.Context())
 		if err != nil {
 			return err
 		}
+		leader, syncStandby = -1, -1
 		roles := map[string]int{}
 		for _, m := range ms {
 			var lag int64
@@ -147,15 +148,15 @@ func (c *patroniCluster) waitHealthy(t testing.TB, w *writer) int {
 				return fmt.Errorf("%w: %s is %s %s (lag %s)", errNotYet, m.Name, m.Role, m.State, m.Lag)
 			}
 			roles[m.Role]++
-			if m.Role == "leader" {
-				for i, n := range c.nodes {
-					if n.name == m.Name {
-						leader = i
-					}
-				}
+			i := c.node(m.Name)
+			switch m.Role {
+			case "leader":
+				leader = i
+			case "sync_standby":
+				syncStandby = i
 			}
 		}
-		if len(ms) != len(c.nodes) || roles["leader"] != 1 || roles["sync_standby"] != 1 || roles["replica"] != 1 {
+		if len(ms) != len(c.nodes) || !maps.Equal(roles, want) || leader < 0 {
 			return fmt.Errorf("%w: roles %v", errNotYet, roles)
 		}
 		if w != nil {
@@ -165,7 +166,17 @@ func (c *patroniCluster) waitHealthy(t testing.TB, w *writer) int {
 		}
 		return nil
 	})
-	return leader
+	return leader, syncStandby
+}
+
+// node returns the index of the node called name, or -1.
+func (c *patroniCluster) node(name string) int {
+	for i, n := range c.nodes {
+		if n.name == name {
+			return i
+		}
+	}
+	return -1
 }
 
 // keyChanges records when the changes of one etcd key arrived.

@@ -55,12 +55,16 @@ const patroniScope = "bench"
 // patroniCluster is three Patroni nodes on loopback, each with its own
 // PostgreSQL 15 server, and the single-node etcd they share.
 type patroniCluster struct {
-	dir   string
-	etcd  *embed.Etcd
-	cli   *clientv3.Client
-	nodes []*patroniNode
-	cred  *syscall.Credential
-	http  *http.Client
+	// sync is Patroni's synchronous_mode; without it a failover may
+	// promote a replica up to asyncBudget bytes behind.
+	sync   bool
+	closed bool
+	dir    string
+	etcd   *embed.Etcd
+	cli    *clientv3.Client
+	nodes  []*patroniNode
+	cred   *syscall.Credential
+	http   *http.Client
 }
 
 // patroniNode is one Patroni process and the server it runs.
@@ -76,10 +80,11 @@ type patroniNode struct {
 }
 
 // startPatroni starts the etcd and the three nodes of prof in a new
-// folder, waits until one leads with a synchronous standby and a replica,
-// and creates the table the writers use. It skips the benchmark when
-// patroni is not installed.
-func startPatroni(t testing.TB, prof patroniProfile) *patroniCluster {
+// folder, in synchronous mode or not, waits until one leads with a
+// synchronous standby (in synchronous mode) and replicas, and creates the
+// table the writers use. It skips the benchmark when patroni is not
+// installed.
+func startPatroni(t testing.TB, prof patroniProfile, sync bool) *patroniCluster {
 	t.Helper()
 	bin, err := exec.LookPath("patroni")
 	if err != nil {
@@ -96,7 +101,7 @@ func startPatroni(t testing.TB, prof patroniProfile) *patroniCluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &patroniCluster{dir: dir, cred: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)},
+	c := &patroniCluster{sync: sync, dir: dir, cred: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)},
 		http: &http.Client{Timeout: 500 * time.Millisecond}}
 	t.Cleanup(func() { c.close(t) })
 	if err := os.Chmod(dir, 0o755); err != nil {
@@ -114,7 +119,7 @@ func startPatroni(t testing.TB, prof patroniProfile) *patroniCluster {
 			t.Fatal(err)
 		}
 	}
-	leader := c.waitHealthy(t, nil)
+	leader, _ := c.waitHealthy(t, nil)
 	waitFor(t, time.Minute, "the table created on the Patroni leader", func() error {
 		conn, err := connectTo(t.Context(), c.nodes[leader].pgHost)
 		if err != nil {
@@ -161,7 +166,8 @@ func (c *patroniCluster) startEtcd() error {
 // addNode writes the configuration of one node in its own folder, owned
 // by the postgres OS user: PostgreSQL on a free loopback port with its
 // socket in that folder, the REST API on another, trust for loopback
-// clients and replication, pg_rewind, synchronous mode.
+// clients and replication, pg_rewind, synchronous mode or, without it,
+// asyncBudget as the most a replica may lag and still be promoted.
 func (c *patroniCluster) addNode(name, bin string, prof patroniProfile, uid, gid int) (*patroniNode, error) {
 	pgAddr, err := localfed.FreeAddr()
 	if err != nil {
@@ -173,16 +179,20 @@ func (c *patroniCluster) addNode(name, bin string, prof patroniProfile, uid, gid
 	}
 	n := &patroniNode{name: name, bin: bin, dir: filepath.Join(c.dir, name), pgHost: pgAddr, apiURL: "http://" + apiAddr}
 	hba := []string{"local all all trust", "host all all 127.0.0.1/32 trust", "host replication all 127.0.0.1/32 trust"}
+	dcs := map[string]any{
+		"ttl": prof.ttl, "loop_wait": prof.loopWait, "retry_timeout": prof.retryTimeout,
+		"synchronous_mode": c.sync,
+		"postgresql":       map[string]any{"use_pg_rewind": true, "use_slots": true},
+	}
+	if !c.sync {
+		dcs["maximum_lag_on_failover"] = asyncBudget
+	}
 	cfg := map[string]any{
 		"scope": patroniScope, "namespace": "/service/", "name": name,
 		"restapi": map[string]any{"listen": apiAddr, "connect_address": apiAddr},
 		"etcd3":   map[string]any{"host": strings.TrimPrefix(c.cli.Endpoints()[0], "http://")},
 		"bootstrap": map[string]any{
-			"dcs": map[string]any{
-				"ttl": prof.ttl, "loop_wait": prof.loopWait, "retry_timeout": prof.retryTimeout,
-				"synchronous_mode": true,
-				"postgresql":       map[string]any{"use_pg_rewind": true, "use_slots": true},
-			},
+			"dcs":    dcs,
 			"initdb": []string{"data-checksums"},
 		},
 		"postgresql": map[string]any{
@@ -251,8 +261,12 @@ func (n *patroniNode) kill() error {
 }
 
 // close kills every node, stops the etcd and removes the folder, which
-// it keeps with FEDSTATE_KEEP_LOGS set.
+// it keeps with FEDSTATE_KEEP_LOGS set. It does nothing the second time.
 func (c *patroniCluster) close(t testing.TB) {
+	if c.closed {
+		return
+	}
+	c.closed = true
 	for _, n := range c.nodes {
 		if err := n.kill(); err != nil {
 			t.Error(err)

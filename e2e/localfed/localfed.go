@@ -51,6 +51,17 @@ type Options struct {
 	Progress io.Writer
 }
 
+// requestTimeout bounds each etcd request of the store and the agents:
+// coord's default, or a quarter of a lease TTL too short for it (a request
+// must end within half the TTL, coord.Config.Validate).
+func (o Options) requestTimeout() time.Duration {
+	d := coord.DefaultConfig().RequestTimeout
+	if o.LeaseTTL > 0 {
+		d = min(d, o.LeaseTTL/4)
+	}
+	return d
+}
+
 // Federation is a running local federation.
 type Federation struct {
 	// Bed is the test bed under it.
@@ -144,6 +155,7 @@ func (f *Federation) start(ctx context.Context) error {
 	}
 	ccfg := coord.DefaultConfig()
 	ccfg.Endpoints, ccfg.LeaseTTL, ccfg.Logger = f.EtcdURLs, o.LeaseTTL, zap.NewNop()
+	ccfg.RequestTimeout = o.requestTimeout()
 	if o.RenewInterval > 0 {
 		ccfg.RenewInterval = o.RenewInterval
 	}
@@ -272,6 +284,7 @@ func (f *Federation) startAgent(m testbed.MemberSpec, runDir string) error {
 	if o.LeaseTTL > 0 {
 		args = append(args, "--lease-ttl", o.LeaseTTL.String())
 	}
+	args = append(args, "--etcd-request-timeout", o.requestTimeout().String())
 	if o.RenewInterval > 0 {
 		args = append(args, "--renew-interval", o.RenewInterval.String())
 	}
