@@ -182,8 +182,9 @@ func restoreRegion(b *testing.B, name string, old v1alpha1.PrimaryStatus, oldAdd
 }
 
 // waitSteady waits until the service is steady, its last change of
-// primary published, DNS names its primary and, with a writer, a row was
-// acknowledged in the last second.
+// primary published, every other replica streaming from the primary, DNS
+// names the primary and, with a writer, a row was acknowledged in the
+// last second.
 func waitSteady(t testing.TB, name string, w *writer) *v1alpha1.FederatedStatefulSet {
 	t.Helper()
 	var cur *v1alpha1.FederatedStatefulSet
@@ -197,6 +198,13 @@ func waitSteady(t testing.TB, name string, w *writer) *v1alpha1.FederatedStatefu
 		}
 		if h := cur.Status.FailoverHistory; len(h) > 0 && h[0].Reason != "Bootstrap" && h[0].PublishedAt == nil {
 			return fmt.Errorf("%w: epoch %d not published yet", errNotYet, h[0].Epoch)
+		}
+		n, err := streamingStandbys(t.Context(), netip.AddrPortFrom(primaryAddr(cur), pgPort).String())
+		if err != nil {
+			return err
+		}
+		if n != int(cur.Spec.Replicas)-1 {
+			return fmt.Errorf("%w: %d standbys streaming", errNotYet, n)
 		}
 		addr, err := lookupPrimary(name)
 		if err != nil {
