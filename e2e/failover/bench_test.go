@@ -35,23 +35,23 @@ func BenchmarkFailover(b *testing.B) {
 	iters := envCount(b, "BENCH_FAILOVER_ITER", 5)
 	patroniIters := envCount(b, "BENCH_PATRONI_ITER", iters)
 	var all []*figures
+	// A part that fails stops its system's run; what it measured until
+	// then is still reported and in the table.
 	b.Run("fedstate", func(b *testing.B) {
 		f := newFigures(fmt.Sprintf("fedstate (lease TTL %v)", leaseTTL))
+		all = append(all, f)
+		defer f.done(b)
 		benchFedstate(b, f, iters)
 		benchFedstateAsync(b, f, iters)
-		f.report(b)
-		b.Log(f.summary())
-		all = append(all, f)
 	})
 	for _, p := range patroniProfiles() {
 		b.Run(p.name, func(b *testing.B) {
 			f := newFigures(fmt.Sprintf("Patroni %s (ttl %d s, loop_wait %d s, retry_timeout %d s)",
 				p.name[len("patroni-"):], p.ttl, p.loopWait, p.retryTimeout))
+			all = append(all, f)
+			defer f.done(b)
 			benchPatroni(b, f, patroniIters, p)
 			benchPatroniAsync(b, f, patroniIters, p)
-			f.report(b)
-			b.Log(f.summary())
-			all = append(all, f)
 		})
 	}
 	if len(all) > 0 {
