@@ -89,6 +89,12 @@ func (f *figures) report(b *testing.B) {
 	b.ReportMetric(float64(f.overlaps), "two-writable")
 }
 
+// done reports the figures and logs their summary.
+func (f *figures) done(b *testing.B) {
+	f.report(b)
+	b.Log(f.summary())
+}
+
 // summary is one line: every figure's p50 and max, rows lost, overlaps.
 func (f *figures) summary() string {
 	if len(f.order) == 0 {

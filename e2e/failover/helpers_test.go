@@ -283,6 +283,21 @@ func rowsAtHost(ctx context.Context, hostPort string) (map[int]bool, error) {
 	return out, nil
 }
 
+// streamingStandbys counts the standbys streaming from the server at
+// host:port (pg_stat_replication in state streaming).
+func streamingStandbys(ctx context.Context, hostPort string) (int, error) {
+	conn, err := connectTo(ctx, hostPort)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close(context.Background())
+	qctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	var n int
+	err = conn.QueryRow(qctx, "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'").Scan(&n)
+	return n, err
+}
+
 // isWritable reports whether the server at addr accepts writes.
 func isWritable(ctx context.Context, addr netip.Addr) (bool, error) {
 	return localfed.IsWritable(ctx, addr)

@@ -126,8 +126,9 @@ func (c *patroniCluster) members(ctx context.Context) ([]patroniMember, error) {
 
 // waitHealthy waits until the three nodes run, one as the leader and, in
 // synchronous mode, one as its synchronous standby and one as a replica,
-// else two replicas, all standbys with a known lag, and, with a writer, a
-// row was acknowledged in the last second. It returns the index of the
+// else two replicas, both standbys streaming from the leader with a known
+// lag (Patroni reports a lag for a standby that does not stream yet), and,
+// with a writer, a row was acknowledged in the last second. It returns the index of the
 // leader and of the synchronous standby (-1 without synchronous mode).
 func (c *patroniCluster) waitHealthy(t testing.TB, w *writer) (leader, syncStandby int) {
 	t.Helper()
@@ -158,6 +159,13 @@ func (c *patroniCluster) waitHealthy(t testing.TB, w *writer) (leader, syncStand
 		}
 		if len(ms) != len(c.nodes) || !maps.Equal(roles, want) || leader < 0 {
 			return fmt.Errorf("%w: roles %v", errNotYet, roles)
+		}
+		n, err := streamingStandbys(t.Context(), c.nodes[leader].pgHost)
+		if err != nil {
+			return err
+		}
+		if n != len(c.nodes)-1 {
+			return fmt.Errorf("%w: %d standbys streaming from the leader", errNotYet, n)
 		}
 		if w != nil {
 			if _, _, ok := w.ackGap(time.Now().Add(-time.Second)); !ok {
