@@ -25,6 +25,8 @@ type traffic struct {
 	w    *writer
 	wr   *localfed.Writability
 	stop context.CancelFunc
+	// done is waited for after stop: the writer and the sampler returned.
+	done sync.WaitGroup
 }
 
 // startTraffic starts writing through DNS and sampling the replicas, and
@@ -35,8 +37,9 @@ func startTraffic(t *testing.T, fss *v1alpha1.FederatedStatefulSet) *traffic {
 	t.Cleanup(stop)
 	addrs := replicaAddrs(ctx, fss.Name)
 	tr := &traffic{w: &writer{service: fss.Name}, wr: &localfed.Writability{}, stop: stop}
-	go tr.w.run(ctx)
-	go tr.wr.Watch(ctx, func() []netip.Addr { return addrs })
+	tr.done.Add(2)
+	go func() { defer tr.done.Done(); tr.w.run(ctx) }()
+	go func() { defer tr.done.Done(); tr.wr.Watch(ctx, func() []netip.Addr { return addrs }) }()
 	waitFor(t, 30*time.Second, "rows acknowledged", func() error {
 		if n := len(tr.w.ackedRows()); n < 10 {
 			return fmt.Errorf("%w: %d rows", errNotYet, n)
@@ -51,7 +54,7 @@ func startTraffic(t *testing.T, fss *v1alpha1.FederatedStatefulSet) *traffic {
 func (tr *traffic) check(t *testing.T, name string) {
 	t.Helper()
 	tr.stop()
-	time.Sleep(200 * time.Millisecond)
+	tr.done.Wait()
 	samples, overlaps := tr.wr.Result()
 	if len(overlaps) > 0 {
 		t.Errorf("two writable primaries at %d of %d samples: %v", len(overlaps), samples, overlaps)

@@ -105,7 +105,7 @@ func TestRobustness(t *testing.T) {
 func runIteration(t *testing.T, i int, seed uint64, f fault, rng *rand.Rand) iteration {
 	ctx := t.Context()
 	it := iteration{Seed: seed, Fault: f.kind}
-	before, err := slices_(ctx)
+	before, err := sliceUIDs(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +184,7 @@ func runIteration(t *testing.T, i int, seed uint64, f fault, rng *rand.Rand) ite
 	checks, bad := dnsc.verify()
 	it.DNSChecks = checks
 	it.Anomalies = append(it.Anomalies, bad...)
-	after, err := slices_(ctx)
+	after, err := sliceUIDs(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -335,9 +335,9 @@ func checkAsyncLoss(ctx context.Context, app *appender, since time.Time, it *ite
 	return nil
 }
 
-// slices_ returns the UIDs of the services' StatefulSet slices in every
+// sliceUIDs returns the UIDs of the services' StatefulSet slices in every
 // member, by member/name.
-func slices_(ctx context.Context) (map[string]string, error) {
+func sliceUIDs(ctx context.Context) (map[string]string, error) {
 	out := map[string]string{}
 	for _, c := range fed.Bed.Clusters() {
 		if c.Hub {

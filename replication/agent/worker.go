@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -333,7 +334,7 @@ func (w *worker) syncSpec(ctx context.Context) (SyncSpec, error) {
 }
 
 func (s SyncSpec) equal(o SyncSpec) bool {
-	return fmt.Sprint(s.Standbys) == fmt.Sprint(o.Standbys) && fmt.Sprint(s.Synchronous) == fmt.Sprint(o.Synchronous) && s.Quorum == o.Quorum
+	return slices.Equal(s.Standbys, o.Standbys) && slices.Equal(s.Synchronous, o.Synchronous) && s.Quorum == o.Quorum
 }
 
 // fenceIfWritable fences a writable primary.
