@@ -265,17 +265,21 @@ func TestWatchLossAndRecovery(t *testing.T) {
 		t.Errorf("non-primary names must keep answering: %v", err)
 	}
 	t.Logf("primary answers SERVFAIL %v after etcd stopped (bound %v)", time.Since(lost).Round(time.Millisecond), integrationConfig(prefix).StaleAfter)
-	if v, err := s.gauge("fedstate_dns_watch_stale"); err != nil || v != 1 {
-		t.Errorf("fedstate_dns_watch_stale = %v, %v; want 1", v, err)
-	}
-	if v, err := s.gauge("fedstate_dns_watch_lag_seconds"); err != nil || v < integrationConfig(prefix).StaleAfter.Seconds() {
-		t.Errorf("fedstate_dns_watch_lag_seconds = %v, %v; want at least the bound", v, err)
-	}
+	// The source turns stale first, then sets its metric and logs: poll.
+	poll(t, 5*time.Second, "the lost watch in metrics and log", func() error {
+		if v, err := s.gauge("fedstate_dns_watch_stale"); err != nil || v != 1 {
+			return fmt.Errorf("fedstate_dns_watch_stale = %v, %v; want 1", v, err)
+		}
+		if v, err := s.gauge("fedstate_dns_watch_lag_seconds"); err != nil || v < integrationConfig(prefix).StaleAfter.Seconds() {
+			return fmt.Errorf("fedstate_dns_watch_lag_seconds = %v, %v; want at least the bound", v, err)
+		}
+		if !strings.Contains(s.logs.String(), "Lost the etcd watch; answering SERVFAIL for primary names") {
+			return fmt.Errorf("no log line about the lost watch:\n%s", s.logs)
+		}
+		return nil
+	})
 	if err := s.srv.Healthy(); err == nil {
 		t.Error("healthy while the watch is lost")
-	}
-	if !strings.Contains(s.logs.String(), "Lost the etcd watch; answering SERVFAIL for primary names") {
-		t.Errorf("no log line about the lost watch:\n%s", s.logs)
 	}
 
 	restart := time.Now()
@@ -296,14 +300,17 @@ func TestWatchLossAndRecovery(t *testing.T) {
 		return s.wantA(primary, "127.14.0.2", dns.RcodeSuccess)
 	})
 	t.Logf("new primary answered %v after the restart", time.Since(restart).Round(time.Millisecond))
-	if v, err := s.gauge("fedstate_dns_watch_stale"); err != nil || v != 0 {
-		t.Errorf("fedstate_dns_watch_stale = %v, %v; want 0", v, err)
-	}
+	poll(t, 5*time.Second, "the recovery in metrics and log", func() error {
+		if v, err := s.gauge("fedstate_dns_watch_stale"); err != nil || v != 0 {
+			return fmt.Errorf("fedstate_dns_watch_stale = %v, %v; want 0", v, err)
+		}
+		if !strings.Contains(s.logs.String(), "Recovered the etcd watch; answering primary names again") {
+			return fmt.Errorf("no log line about the recovery:\n%s", s.logs)
+		}
+		return nil
+	})
 	if err := s.srv.Healthy(); err != nil {
 		t.Errorf("not healthy after recovery: %v", err)
-	}
-	if !strings.Contains(s.logs.String(), "Recovered the etcd watch; answering primary names again") {
-		t.Errorf("no log line about the recovery:\n%s", s.logs)
 	}
 }
 
