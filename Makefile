@@ -40,6 +40,14 @@ test-robustness: tools ## Run the robustness suite (ITER=5; ITER=100 for a long 
 	$(GO) test -tags robustness -count=1 -timeout 600m -v -run TestRobustness ./e2e/robustness/ \
 	  -iter $(ITER) -seed $(SEED) -faults '$(FAULTS)' -report $(abspath $(ROBUSTNESS_REPORT))
 
+.PHONY: demo
+demo: build ## Start the local federation, run PostgreSQL over three regions, rehearse a region outage; leaves it running.
+	FEDCTL=$(BIN)/fedctl e2e/demo/demo.sh
+
+.PHONY: demo-down
+demo-down: build ## Stop the local federation of make demo and remove its folder.
+	$(BIN)/fedctl local down
+
 .PHONY: generate
 generate: ## Generate deep-copy functions for the API types.
 	$(GO) tool controller-gen object paths=./federation/api/...

@@ -49,6 +49,12 @@ type Options struct {
 	LeaseTTL, RenewInterval, ReportInterval time.Duration
 	// Progress receives progress lines; nil discards them.
 	Progress io.Writer
+	// Detach lets the federation outlive the process that starts it
+	// (fedctl local up): the bed's processes run in sessions of their
+	// own, no fault-injecting proxy sits between the parts (a proxy would
+	// die with the process that runs it), and the federation's addresses
+	// are saved in Dir for Attach.
+	Detach bool
 }
 
 // requestTimeout bounds each etcd request of the store and the agents:
@@ -80,6 +86,8 @@ type Federation struct {
 	// RunDir holds the agents' run folders: sockets, PostgreSQL logs,
 	// fencing deadlines.
 	RunDir string
+	// DrillReportDir is where the hub writes FailoverDrill reports.
+	DrillReportDir string
 
 	opts      Options
 	etcdProxy map[string][]*faultnet.Proxy // agent → etcd, by member cluster
@@ -132,7 +140,8 @@ func (f *Federation) start(ctx context.Context) error {
 		return fmt.Errorf("build fedstate: %w", err)
 	}
 	cfg := testbed.DefaultConfig()
-	cfg.Binaries, cfg.StateDir, cfg.Members = bins, filepath.Join(o.Dir, "bed"), o.Members
+	cfg.Binaries, cfg.StateDir, cfg.Members, cfg.Detach = bins, filepath.Join(o.Dir, "bed"), o.Members, o.Detach
+	cfg.Progress = o.Progress
 	if f.Bed, err = testbed.Start(ctx, cfg); err != nil {
 		return err
 	}
@@ -154,7 +163,10 @@ func (f *Federation) start(ctx context.Context) error {
 		return err
 	}
 	ccfg := coord.DefaultConfig()
-	ccfg.Endpoints, ccfg.LeaseTTL, ccfg.Logger = f.EtcdURLs, o.LeaseTTL, zap.NewNop()
+	ccfg.Endpoints, ccfg.Logger = f.EtcdURLs, zap.NewNop()
+	if o.LeaseTTL > 0 {
+		ccfg.LeaseTTL = o.LeaseTTL
+	}
 	ccfg.RequestTimeout = o.requestTimeout()
 	if o.RenewInterval > 0 {
 		ccfg.RenewInterval = o.RenewInterval
@@ -171,9 +183,11 @@ func (f *Federation) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := f.Bed.AddProcess(testbed.HubName, testbed.ProcessSpec{Name: "fedstate-hub", Path: f.Fedstate, Args: []string{
+	f.DrillReportDir = filepath.Join(o.Dir, "drills")
+	if err := f.Bed.AddProcess(testbed.HubName, testbed.ProcessSpec{Name: HubProcess, Path: f.Fedstate, Args: []string{
 		"hub", "--kubeconfig", hubCluster.Kubeconfig, "--etcd-endpoints", strings.Join(f.EtcdURLs, ","),
 		"--metrics-bind-address", "", "--health-probe-bind-address", "", "--leader-elect=false", "-v", "1",
+		"--drill-report-dir", f.DrillReportDir,
 		"--insecure-local", // plaintext etcd on loopback
 	}}); err != nil {
 		return err
@@ -184,7 +198,7 @@ func (f *Federation) start(ctx context.Context) error {
 			return err
 		}
 		f.DNS = append(f.DNS, addr)
-		if err := f.Bed.AddProcess(testbed.HubName, testbed.ProcessSpec{Name: "fedstate-dns-" + m.Name, Path: f.Fedstate, Args: []string{
+		if err := f.Bed.AddProcess(testbed.HubName, testbed.ProcessSpec{Name: DNSProcess(m.Name), Path: f.Fedstate, Args: []string{
 			"dns", "--etcd-endpoints", strings.Join(f.EtcdURLs, ","), "--listen", addr, "--region", m.Region, "--metrics-listen", "",
 			"--insecure-local", "--rate-limit", "0", // every query of the tests comes from loopback
 		}}); err != nil {
@@ -203,7 +217,13 @@ func (f *Federation) start(ctx context.Context) error {
 			return err
 		}
 	}
-	return f.membersReady(ctx)
+	if err := f.membersReady(ctx); err != nil {
+		return err
+	}
+	if o.Detach {
+		return f.save()
+	}
+	return nil
 }
 
 // startEtcd starts the federation etcd's members as processes of the hub
@@ -225,7 +245,7 @@ func (f *Federation) startEtcd(ctx context.Context, bin string) error {
 		initial = append(initial, fmt.Sprintf("fed-%d=%s", i, peers[i]))
 	}
 	for i := range n {
-		if err := f.Bed.AddProcess(testbed.HubName, testbed.ProcessSpec{Name: "federation-etcd-" + strconv.Itoa(i), Path: bin, Args: []string{
+		if err := f.Bed.AddProcess(testbed.HubName, testbed.ProcessSpec{Name: EtcdProcess(i), Path: bin, Args: []string{
 			"--name=fed-" + strconv.Itoa(i), "--data-dir=" + filepath.Join(f.opts.Dir, "federation-etcd", strconv.Itoa(i)),
 			"--listen-client-urls=" + clients[i], "--advertise-client-urls=" + clients[i],
 			"--listen-peer-urls=" + peers[i], "--initial-advertise-peer-urls=" + peers[i],
@@ -247,31 +267,37 @@ func (f *Federation) join(ctx context.Context, m testbed.MemberSpec) error {
 	if err != nil {
 		return err
 	}
-	p, err := faultnet.Listen(strings.TrimPrefix(mrc.Host, "https://"))
-	if err != nil {
-		return err
+	if !f.opts.Detach {
+		p, err := faultnet.Listen(strings.TrimPrefix(mrc.Host, "https://"))
+		if err != nil {
+			return err
+		}
+		f.apiProxy[m.Name] = p
+		mrc = rest.CopyConfig(mrc)
+		mrc.Host = "https://" + p.Addr()
 	}
-	f.apiProxy[m.Name] = p
-	proxied := rest.CopyConfig(mrc)
-	proxied.Host = "https://" + p.Addr()
-	_, err = membership.Join(ctx, f.Hub, proxied, membership.Options{Name: m.Name, Region: m.Region, Zone: m.Zone})
+	_, err = membership.Join(ctx, f.Hub, mrc, membership.Options{Name: m.Name, Region: m.Region, Zone: m.Zone})
 	return err
 }
 
-// startAgent starts member m's agent, reaching etcd through proxies.
+// startAgent starts member m's agent, reaching etcd through proxies
+// unless detached.
 func (f *Federation) startAgent(m testbed.MemberSpec, runDir string) error {
 	c, err := f.Bed.Cluster(m.Name)
 	if err != nil {
 		return err
 	}
-	var endpoints []string
-	for _, u := range f.EtcdURLs {
-		p, err := faultnet.Listen(strings.TrimPrefix(u, "http://"))
-		if err != nil {
-			return err
+	endpoints := f.EtcdURLs
+	if !f.opts.Detach {
+		endpoints = nil
+		for _, u := range f.EtcdURLs {
+			p, err := faultnet.Listen(strings.TrimPrefix(u, "http://"))
+			if err != nil {
+				return err
+			}
+			f.etcdProxy[m.Name] = append(f.etcdProxy[m.Name], p)
+			endpoints = append(endpoints, "http://"+p.Addr())
 		}
-		f.etcdProxy[m.Name] = append(f.etcdProxy[m.Name], p)
-		endpoints = append(endpoints, "http://"+p.Addr())
 	}
 	o := f.opts
 	args := []string{
@@ -301,6 +327,10 @@ const AgentProcess = "fedstate-agent"
 // HubProcess is the name of the hub among the bed's processes of the hub
 // cluster.
 const HubProcess = "fedstate-hub"
+
+// DNSProcess is the name of the DNS server of member's region among the
+// bed's processes of the hub cluster.
+func DNSProcess(member string) string { return "fedstate-dns-" + member }
 
 // EtcdProcess is the name of federation etcd member i among the bed's
 // processes of the hub cluster.
