@@ -118,15 +118,19 @@ be at least 2s.`,
 			printClusters(out, fed.Bed)
 			fmt.Fprintln(out)
 			printParts(out, fed, s)
+			dirFlag := ""
+			if dir != defaultLocalDir() {
+				dirFlag = " --dir " + shellQuote(dir)
+			}
 			fmt.Fprintf(out, `
 Try:
-  eval "$(fedctl local env)"      # KUBECONFIG of the hub, FEDSTATE_DNS, kubectl on PATH
+  eval "$(fedctl local env%[1]s)"      # KUBECONFIG of the hub, FEDSTATE_DNS, kubectl on PATH
   kubectl create namespace demo
   kubectl apply -f config/samples/postgres.yaml
   fedctl status demo/pg           # where the replicas run, the primary, the DNS names
-  fedctl dig primary.pg.demo.svc  # what the DNS of %s answers
-Stop: fedctl local down
-`, members[0].Region)
+  fedctl dig primary.pg.demo.svc  # what the DNS of %[2]s answers
+Stop: fedctl local down%[1]s
+`, dirFlag, members[0].Region)
 			return nil
 		},
 	}
