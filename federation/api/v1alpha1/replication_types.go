@@ -99,11 +99,9 @@ type Failover struct {
 	// Mode: Automatic or Manual.
 	// +kubebuilder:default=Automatic
 	Mode FailoverMode `json:"mode"`
-	// LeaseTTL is the time-to-live of the primary's etcd lease; the agent
-	// fences the primary after half of it without renewal.
-	// +kubebuilder:default="10s"
-	// +optional
-	LeaseTTL *metav1.Duration `json:"leaseTTL,omitempty"`
+	// The primary's lease TTL is not a field: a lease is the etcd session
+	// of the agent that holds the primary, so it is the agent's
+	// (--lease-ttl) and the same for every primary of a member cluster.
 	// DetectionGracePeriod is how long the hub waits after the lease
 	// expires before it promotes, to ride out short blips.
 	// +kubebuilder:default="0s"
@@ -118,13 +116,8 @@ type DNS struct {
 	// +kubebuilder:default=true
 	// +optional
 	Enabled *bool `json:"enabled,omitempty"`
-	// TTL of the published records, in seconds; the primary's records use
-	// it too, so it bounds how long a client may cache an old primary.
-	// +kubebuilder:validation:Minimum=0
-	// +kubebuilder:validation:Maximum=3600
-	// +kubebuilder:default=5
-	// +optional
-	TTL *int32 `json:"ttl,omitempty"`
+	// The records' TTL is not a field: every DNS server answers with its
+	// own (--ttl), so that all regions give the same answer.
 	// PublishNotReady also publishes replicas that are not ready.
 	// +optional
 	PublishNotReady bool `json:"publishNotReady,omitempty"`

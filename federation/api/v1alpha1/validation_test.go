@@ -54,8 +54,8 @@ func TestValidFederatedStatefulSetIsAcceptedAndDefaulted(t *testing.T) {
 	if m := got.Spec.Placement.MaxConcurrentMoves; m != 1 {
 		t.Errorf("maxConcurrentMoves defaulted to %d, want 1", m)
 	}
-	if ttl := got.Spec.Failover.LeaseTTL; ttl == nil || ttl.Duration.String() != "10s" {
-		t.Errorf("failover.leaseTTL defaulted to %v, want 10s", ttl)
+	if g := got.Spec.Failover.DetectionGracePeriod; g == nil || g.Duration != 0 {
+		t.Errorf("failover.detectionGracePeriod defaulted to %v, want 0s", g)
 	}
 	if w := got.Spec.Placement.SpreadConstraints[0].WhenUnsatisfiable; w != v1alpha1.DoNotSchedule {
 		t.Errorf("whenUnsatisfiable defaulted to %q, want DoNotSchedule", w)
