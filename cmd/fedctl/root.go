@@ -24,6 +24,7 @@ tests (fedctl testbed), built from the Go module proxy.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newTestbedCommand(), newJoinCommand(), newUnjoinCommand(), newStatusCommand(), newSwitchoverCommand(), newFailoverCommand(), newLoadCommand())
+	root.AddCommand(newTestbedCommand(), newJoinCommand(), newUnjoinCommand(), newStatusCommand(), newSwitchoverCommand(), newFailoverCommand(), newLoadCommand(),
+		newGetCommand(), newDigCommand())
 	return root
 }
