@@ -118,7 +118,7 @@ func TestExplainDigGolden(t *testing.T) {
 			full := dnsAnswer(t, name, dns.TypeSRV, dns.RcodeSuccess, records, nil, nil)
 			return &digResult{Server: "127.0.0.1:5353", Zone: digZone, Name: name, Type: dns.TypeSRV,
 				Exchanges: []digExchange{{Msg: tc, RTT: 270 * time.Microsecond}, {TCP: true, Msg: full, RTT: 1210 * time.Microsecond}},
-				SOAError: "ask 127.0.0.1:5353 for fedstate.local. SOA over UDP: i/o timeout"}
+				SOAError:  "ask 127.0.0.1:5353 for fedstate.local. SOA over UDP: i/o timeout"}
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
