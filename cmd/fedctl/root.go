@@ -25,6 +25,6 @@ tests (fedctl testbed), built from the Go module proxy.`,
 		SilenceErrors: true,
 	}
 	root.AddCommand(newTestbedCommand(), newJoinCommand(), newUnjoinCommand(), newStatusCommand(), newSwitchoverCommand(), newFailoverCommand(), newLoadCommand(),
-		newGetCommand(), newDigCommand())
+		newGetCommand(), newDigCommand(), newDrillCommand())
 	return root
 }
