@@ -22,6 +22,8 @@ type getOptions struct {
 	output        string
 	namespace     string
 	allNamespaces bool
+	// namespaced is true for kinds that live in namespaces (-n, -A).
+	namespaced bool
 }
 
 // addOutput adds -o and the hub flags to cmd.
@@ -32,6 +34,7 @@ func (o *getOptions) addOutput(cmd *cobra.Command) {
 
 // addNamespace adds -n and -A to cmd, for namespaced kinds.
 func (o *getOptions) addNamespace(cmd *cobra.Command) {
+	o.namespaced = true
 	cmd.Flags().StringVarP(&o.namespace, "namespace", "n", "default", "namespace to list (fedctl get services -n prod)")
 	cmd.Flags().BoolVarP(&o.allNamespaces, "all-namespaces", "A", false, "list every namespace; -n is ignored (fedctl get drills -A)")
 }
@@ -42,7 +45,7 @@ func (o *getOptions) client() (client.Client, error) {
 	if err := checkFormat(o.output); err != nil {
 		bad = append(bad, err.Error())
 	}
-	if !o.allNamespaces && o.namespace == "" {
+	if o.namespaced && !o.allNamespaces && o.namespace == "" {
 		bad = append(bad, "-n \"\": want a namespace, or -A for all")
 	}
 	cfg, err := o.hub.load("hub-kubeconfig")
@@ -57,7 +60,7 @@ func (o *getOptions) client() (client.Client, error) {
 
 // listOptions are the namespace restriction of a list call.
 func (o *getOptions) listOptions() []client.ListOption {
-	if o.allNamespaces {
+	if o.allNamespaces || !o.namespaced {
 		return nil
 	}
 	return []client.ListOption{client.InNamespace(o.namespace)}
