@@ -27,9 +27,9 @@ func TestAsKubectlPlugin(t *testing.T) {
 		t.Errorf("help still says fedctl:\n%s", out.String())
 	}
 	for in, want := range map[string]string{
-		"fedctl get clusters":          "kubectl fedstate get clusters",
-		"run bin/fedctl testbed up":    "run bin/fedctl testbed up",
-		`"fedctl join", cmd/fedctl`:    `"kubectl fedstate join", cmd/fedctl`,
+		"fedctl get clusters":            "kubectl fedstate get clusters",
+		"run bin/fedctl testbed up":      "run bin/fedctl testbed up",
+		`"fedctl join", cmd/fedctl`:      `"kubectl fedstate join", cmd/fedctl`,
 		"  # x\n  fedctl dig a\nfedctlx": "  # x\n  kubectl fedstate dig a\nfedctlx",
 	} {
 		if got := pluginText(in); got != want {

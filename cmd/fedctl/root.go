@@ -19,6 +19,14 @@ See where a service's replicas run, its primary and DNS names with
 primary is lost with "fedctl failover". Measure what clients of a PostgreSQL
 service see meanwhile with "fedctl load".
 
+List member clusters, services and drills with "fedctl get clusters|services|drills".
+Ask the federation DNS server a question and have its answer explained with
+"fedctl dig". Rehearse losing a region with "fedctl drill run" and read what
+it measured with "fedctl drill report".
+
+Copied or linked as kubectl-fedstate on PATH (make build writes
+bin/kubectl-fedstate), fedctl is the kubectl plugin "kubectl fedstate".
+
 It also runs a real local federation on one machine for development and
 tests (fedctl testbed), built from the Go module proxy.`,
 		SilenceUsage:  true,
