@@ -17,7 +17,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/fedstate/fedstate/e2e/testbed"
 	"github.com/fedstate/fedstate/federation/api/v1alpha1"
 )
 
@@ -25,23 +24,8 @@ import (
 // test bed's hub API server. No hub runs there: the test answers in the
 // drill's status as the drill controller would.
 func TestGetAndDrillCommands(t *testing.T) {
-	hubCluster, err := federation(t).Cluster(testbed.HubName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rc, err := federation(t).RESTConfig(testbed.HubName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hub, err := hubClient(rc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hubFlag := []string{"--hub-kubeconfig", hubCluster.Kubeconfig}
 	ns := "fedctl-drill"
-	if err := hub.Create(callCtx(t), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatal(err)
-	}
+	hub, hubFlag := hubOf(t, ns)
 	mc := &v1alpha1.MemberCluster{ObjectMeta: metav1.ObjectMeta{Name: "drill-us-1"},
 		Spec: v1alpha1.MemberClusterSpec{Region: "us-east", Zone: "us-east-a",
 			Taints:              []v1alpha1.Taint{{Key: "fedstate.io/maintenance", Effect: v1alpha1.TaintNoSchedule}},

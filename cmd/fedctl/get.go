@@ -58,6 +58,18 @@ func (o *getOptions) client() (client.Client, error) {
 	return hubClient(cfg)
 }
 
+// run checks the flags, connects to the hub and prints what list renders
+// from it, within getTimeout.
+func (o *getOptions) run(cmd *cobra.Command, list func(context.Context, client.Client) ([]byte, error)) error {
+	hub, err := o.client()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(cmd.Context(), getTimeout)
+	defer cancel()
+	return write(cmd, func() ([]byte, error) { return list(ctx, hub) })
+}
+
 // listOptions are the namespace restriction of a list call.
 func (o *getOptions) listOptions() []client.ListOption {
 	if o.allNamespaces || !o.namespaced {
@@ -118,17 +130,13 @@ ready, readyReason, agentAlive, agentAliveReason, taints and created (RFC
   fedctl get mc -o json --hub-kubeconfig hub.kubeconfig | jq -r '.clusters[].name'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			hub, err := o.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), getTimeout)
-			defer cancel()
-			var list v1alpha1.MemberClusterList
-			if err := hub.List(ctx, &list); err != nil {
-				return fmt.Errorf("list MemberClusters: %w", err)
-			}
-			return write(cmd, func() ([]byte, error) { return renderClusters(o.output, list.Items, time.Now()) })
+			return o.run(cmd, func(ctx context.Context, hub client.Client) ([]byte, error) {
+				var list v1alpha1.MemberClusterList
+				if err := hub.List(ctx, &list); err != nil {
+					return nil, fmt.Errorf("list MemberClusters: %w", err)
+				}
+				return renderClusters(o.output, list.Items, time.Now())
+			})
 		},
 	}
 	o.addOutput(cmd)
@@ -169,24 +177,18 @@ without one), regions and created.`,
   fedctl get fss -A -o json | jq -r '.services[] | "\(.name) \(.primary.cluster)"'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			hub, err := o.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), getTimeout)
-			defer cancel()
-			var list v1alpha1.FederatedStatefulSetList
-			if err := hub.List(ctx, &list, o.listOptions()...); err != nil {
-				return fmt.Errorf("list FederatedStatefulSets: %w", err)
-			}
-			var members v1alpha1.MemberClusterList
-			if err := hub.List(ctx, &members); err != nil {
-				if !apierrors.IsForbidden(err) {
-					return fmt.Errorf("list MemberClusters: %w", err)
+			return o.run(cmd, func(ctx context.Context, hub client.Client) ([]byte, error) {
+				var list v1alpha1.FederatedStatefulSetList
+				if err := hub.List(ctx, &list, o.listOptions()...); err != nil {
+					return nil, fmt.Errorf("list FederatedStatefulSets: %w", err)
 				}
-				fmt.Fprintf(cmd.ErrOrStderr(), "Regions from the services' status: %v\n", err)
-			}
-			return write(cmd, func() ([]byte, error) {
+				var members v1alpha1.MemberClusterList
+				if err := hub.List(ctx, &members); err != nil {
+					if !apierrors.IsForbidden(err) {
+						return nil, fmt.Errorf("list MemberClusters: %w", err)
+					}
+					fmt.Fprintf(cmd.ErrOrStderr(), "Regions from the services' status: %v\n", err)
+				}
 				return renderServices(o.output, list.Items, members.Items, time.Now())
 			})
 		},
@@ -232,17 +234,13 @@ finishedAt.`,
   fedctl get drill -A -o json | jq -r '.drills[] | select(.verdict != "Passed") | .name'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			hub, err := o.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), getTimeout)
-			defer cancel()
-			var list v1alpha1.FailoverDrillList
-			if err := hub.List(ctx, &list, o.listOptions()...); err != nil {
-				return fmt.Errorf("list FailoverDrills: %w", err)
-			}
-			return write(cmd, func() ([]byte, error) { return renderDrills(o.output, list.Items, time.Now()) })
+			return o.run(cmd, func(ctx context.Context, hub client.Client) ([]byte, error) {
+				var list v1alpha1.FailoverDrillList
+				if err := hub.List(ctx, &list, o.listOptions()...); err != nil {
+					return nil, fmt.Errorf("list FailoverDrills: %w", err)
+				}
+				return renderDrills(o.output, list.Items, time.Now())
+			})
 		},
 	}
 	o.addOutput(cmd)
