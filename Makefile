@@ -17,8 +17,9 @@ help: ## List the targets with a line of explanation each.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: build
-build: ## Build fedctl and fedstate into bin/.
+build: ## Build fedctl and fedstate into bin/, and fedctl as the kubectl plugin bin/kubectl-fedstate.
 	$(GO) build -o $(BIN)/ ./cmd/...
+	ln -f $(BIN)/fedctl $(BIN)/kubectl-fedstate 2>/dev/null || cp -f $(BIN)/fedctl $(BIN)/kubectl-fedstate
 
 .PHONY: tools
 tools: build ## Build the test-bed binaries (Kubernetes, etcd, kwok) into .cache; ~6-8 min cold, a no-op when cached.

@@ -77,7 +77,7 @@ holds. docs/drills.md describes what is recorded and how.`,
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.namespace, "namespace", "n", "default", "namespace of the service, unless SERVICE is NAMESPACE/NAME")
-	f.StringVar(&o.cfg.DNSServer, "dns-server", o.cfg.DNSServer, "federation DNS server to resolve the service's names at (host:port)")
+	f.StringVar(&o.cfg.DNSServer, "dns-server", defaultDNSServer(), "federation DNS server to resolve the service's names at, host:port ($FEDSTATE_DNS, else 127.0.0.1:5353)")
 	f.StringVar(&o.zone, "zone", o.cfg.Zone, "federation DNS zone the names are in")
 	f.Uint16Var(&o.cfg.Port, "port", o.cfg.Port, "PostgreSQL port of the service's replicas")
 	f.Float64Var(&o.cfg.Rate, "rate", o.cfg.Rate, "writes a second, one INSERT each")

@@ -294,12 +294,3 @@ memory. Exit status 1 when a part does not answer.`,
 	cmd.Flags().StringVarP(&o.output, "output", "o", formatTable, "output format: table, json or yaml")
 	return cmd
 }
-
-// checkFormat accepts table, json and yaml.
-func checkFormat(f string) error {
-	switch f {
-	case formatTable, formatJSON, formatYAML:
-		return nil
-	}
-	return fmt.Errorf("-o %q: want table, json or yaml", f)
-}

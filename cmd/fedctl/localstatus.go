@@ -1,10 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"text/tabwriter"
@@ -13,7 +13,6 @@ import (
 	"github.com/miekg/dns"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/util/duration"
-	"sigs.k8s.io/yaml"
 
 	"github.com/fedstate/fedstate/e2e/localfed"
 	"github.com/fedstate/fedstate/e2e/testbed"
@@ -199,26 +198,14 @@ func soaSerial(addr string) (uint32, error) {
 // renderLocalStatus prints st in format (table, json or yaml); now gives
 // the age in the table.
 func renderLocalStatus(format string, st *localStatus, now time.Time) ([]byte, error) {
-	switch format {
-	case formatJSON:
-		b, err := json.MarshalIndent(st, "", "  ")
-		if err != nil {
-			return nil, fmt.Errorf("encode JSON: %w", err)
-		}
-		return append(b, '\n'), nil
-	case formatYAML:
-		b, err := yaml.Marshal(st)
-		if err != nil {
-			return nil, fmt.Errorf("encode YAML: %w", err)
-		}
-		return b, nil
-	case formatTable:
-	default:
-		return nil, checkFormat(format)
-	}
-	var buf bytes.Buffer
-	fmt.Fprintf(&buf, "Local federation in %s, up for %s.\n\n", st.Dir, duration.HumanDuration(now.Sub(st.Started)))
-	tw := tabwriter.NewWriter(&buf, 0, 4, 2, ' ', 0)
+	return render(format, st, func(w io.Writer) { writeLocalTable(w, st, now) })
+}
+
+// writeLocalTable lays st out for people: the parts, the members, the
+// services, the processes.
+func writeLocalTable(w io.Writer, st *localStatus, now time.Time) {
+	fmt.Fprintf(w, "Local federation in %s, up for %s.\n\n", st.Dir, duration.HumanDuration(now.Sub(st.Started)))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "PART\tADDRESS\tSTATE")
 	for _, c := range st.Clusters {
 		what := "cluster " + c.Name
@@ -238,30 +225,30 @@ func renderLocalStatus(format string, st *localStatus, now time.Time) ([]byte, e
 		fmt.Fprintf(tw, "dns %s\t%s\t%s\n", d.Region, d.Address, state)
 	}
 	tw.Flush()
-	buf.WriteString("\n")
+	io.WriteString(w, "\n")
 	if st.HubError != "" {
-		fmt.Fprintf(&buf, "The hub's view could not be read: %s\n", st.HubError)
+		fmt.Fprintf(w, "The hub's view could not be read: %s\n", st.HubError)
 	} else {
-		tw = tabwriter.NewWriter(&buf, 0, 4, 2, ' ', 0)
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "MEMBER\tREGION\tREADY\tAGENT")
 		for _, m := range st.Members {
 			fmt.Fprintf(tw, "%s\t%s\t%t\t%s\n", m.Name, m.Region, m.Ready, map[bool]string{true: "alive", false: "not seen"}[m.AgentAlive])
 		}
 		tw.Flush()
-		buf.WriteString("\n")
+		io.WriteString(w, "\n")
 		if len(st.Services) == 0 {
-			buf.WriteString("No services yet: kubectl apply -f config/samples/postgres.yaml\n")
+			io.WriteString(w, "No services yet: kubectl apply -f config/samples/postgres.yaml\n")
 		} else {
-			tw = tabwriter.NewWriter(&buf, 0, 4, 2, ' ', 0)
+			tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "SERVICE\tREADY\tPRIMARY\tEPOCH")
 			for _, s := range st.Services {
 				fmt.Fprintf(tw, "%s/%s\t%d/%d\t%s\t%s\n", s.Namespace, s.Name, s.Ready, s.Desired, orDash(s.Primary), epochText(s.Epoch))
 			}
 			tw.Flush()
 		}
-		buf.WriteString("\n")
+		io.WriteString(w, "\n")
 	}
-	tw = tabwriter.NewWriter(&buf, 0, 4, 2, ' ', 0)
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "PROCESS\tPID\tRSS")
 	var total int64
 	for _, p := range st.Processes {
@@ -270,7 +257,6 @@ func renderLocalStatus(format string, st *localStatus, now time.Time) ([]byte, e
 	}
 	fmt.Fprintf(tw, "%d processes\t\t%d MiB\n", len(st.Processes), total)
 	tw.Flush()
-	return buf.Bytes(), nil
 }
 
 // answers is "answering" or, when not ok, why not.

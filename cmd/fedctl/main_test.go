@@ -7,6 +7,11 @@ import (
 	"sync"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
 	"github.com/fedstate/fedstate/e2e/testbed"
 )
 
@@ -61,4 +66,26 @@ func federation(t *testing.T) *testbed.Bed {
 		t.Fatalf("test bed: %v", shared.err)
 	}
 	return shared.bed
+}
+
+// hubOf returns a client of the shared bed's hub and the flag that points
+// fedctl at it, and creates namespace ns there.
+func hubOf(t *testing.T, ns string) (client.Client, []string) {
+	t.Helper()
+	hubCluster, err := federation(t).Cluster(testbed.HubName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := federation(t).RESTConfig(testbed.HubName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub, err := hubClient(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := hub.Create(callCtx(t), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	return hub, []string{"--hub-kubeconfig", hubCluster.Kubeconfig}
 }

@@ -8,12 +8,10 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/fedstate/fedstate/e2e/testbed"
 	"github.com/fedstate/fedstate/federation/api/v1alpha1"
 )
 
@@ -21,22 +19,8 @@ import (
 // bed's hub API server, with the test answering in the service's status as
 // the hub's failover coordinator does.
 func TestRequestCommands(t *testing.T) {
-	hubCluster, err := federation(t).Cluster(testbed.HubName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rc, err := federation(t).RESTConfig(testbed.HubName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hub, err := hubClient(rc)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ns := "fedctl-requests"
-	if err := hub.Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatal(err)
-	}
+	hub, hubFlag := hubOf(t, ns)
 	key := client.ObjectKey{Namespace: ns, Name: "db"}
 	fss := &v1alpha1.FederatedStatefulSet{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "db"},
@@ -48,7 +32,6 @@ func TestRequestCommands(t *testing.T) {
 	if err := hub.Create(t.Context(), fss); err != nil {
 		t.Fatal(err)
 	}
-	hubFlag := []string{"--hub-kubeconfig", hubCluster.Kubeconfig}
 
 	t.Run("switchover succeeds", func(t *testing.T) {
 		go answer(t, hub, key, v1alpha1.AnnotationSwitchover, v1alpha1.RequestSucceeded, "db-1 (us-1) is primary in epoch 2")

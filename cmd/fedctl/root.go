@@ -19,11 +19,22 @@ See where a service's replicas run, its primary and DNS names with
 primary is lost with "fedctl failover". Measure what clients of a PostgreSQL
 service see meanwhile with "fedctl load".
 
-It also runs a real local federation on one machine for development and
-tests (fedctl testbed), built from the Go module proxy.`,
+List member clusters, services and drills with "fedctl get clusters|services|drills".
+Ask the federation DNS server a question and have its answer explained with
+"fedctl dig". Rehearse losing a region with "fedctl drill run" and read what
+it measured with "fedctl drill report".
+
+Copied or linked as kubectl-fedstate on PATH (make build writes
+bin/kubectl-fedstate), fedctl is the kubectl plugin "kubectl fedstate".
+
+"fedctl local up" runs a whole federation on this machine (clusters, etcd,
+hub, agents with real PostgreSQL servers, DNS) for a try; "fedctl testbed"
+runs only the clusters under it. Both build what they need from the Go
+module proxy.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newTestbedCommand(), newJoinCommand(), newUnjoinCommand(), newStatusCommand(), newSwitchoverCommand(), newFailoverCommand(), newLoadCommand(), newLocalCommand())
+	root.AddCommand(newLocalCommand(), newTestbedCommand(), newJoinCommand(), newUnjoinCommand(), newStatusCommand(), newSwitchoverCommand(),
+		newFailoverCommand(), newLoadCommand(), newGetCommand(), newDigCommand(), newDrillCommand())
 	return root
 }

@@ -99,8 +99,8 @@ func runStatus(cmd *cobra.Command, o *statusOptions, arg string) error {
 	if _, err := serviceKey(arg, o.service.namespace); err != nil {
 		bad = append(bad, err.Error())
 	}
-	if o.output != formatTable && o.output != formatJSON && o.output != formatYAML {
-		bad = append(bad, fmt.Sprintf("-o %q: want table, json or yaml", o.output))
+	if err := checkFormat(o.output); err != nil {
+		bad = append(bad, err.Error())
 	}
 	zone, err := canonicalZone(o.zone)
 	if err != nil {

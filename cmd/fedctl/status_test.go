@@ -12,7 +12,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
-	"github.com/fedstate/fedstate/e2e/testbed"
 	"github.com/fedstate/fedstate/federation/api/v1alpha1"
 )
 
@@ -20,22 +19,8 @@ import (
 // server: a service in two member clusters with a status as the hub writes
 // it.
 func TestStatusCommand(t *testing.T) {
-	hubCluster, err := federation(t).Cluster(testbed.HubName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rc, err := federation(t).RESTConfig(testbed.HubName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hub, err := hubClient(rc)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ns := "fedctl-status"
-	if err := hub.Create(callCtx(t), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatal(err)
-	}
+	hub, hubFlag := hubOf(t, ns)
 	for name, region := range map[string]string{"status-eu-1": "eu-west", "status-us-1": "us-east"} {
 		mc := &v1alpha1.MemberCluster{ObjectMeta: metav1.ObjectMeta{Name: name},
 			Spec: v1alpha1.MemberClusterSpec{Region: region,
@@ -79,7 +64,6 @@ func TestStatusCommand(t *testing.T) {
 	if err := hub.Status().Update(callCtx(t), fss); err != nil {
 		t.Fatal(err)
 	}
-	hubFlag := []string{"--hub-kubeconfig", hubCluster.Kubeconfig}
 
 	t.Run("table", func(t *testing.T) {
 		out, _, err := run(t, append([]string{"status", ns + "/db"}, hubFlag...)...)

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -10,16 +8,8 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/duration"
-	"sigs.k8s.io/yaml"
 
 	"github.com/fedstate/fedstate/federation/api/v1alpha1"
-)
-
-// Output formats of fedctl status.
-const (
-	formatTable = "table"
-	formatJSON  = "json"
-	formatYAML  = "yaml"
 )
 
 // renderStatus prints fss in format (table, json or yaml): members give the
@@ -27,25 +17,7 @@ const (
 // and now the ages in the table.
 func renderStatus(format string, fss *v1alpha1.FederatedStatefulSet, members []v1alpha1.MemberCluster, zone string, now time.Time) ([]byte, error) {
 	r := buildReport(fss, members, zone)
-	switch format {
-	case formatJSON:
-		b, err := json.MarshalIndent(r, "", "  ")
-		if err != nil {
-			return nil, fmt.Errorf("encode JSON: %w", err)
-		}
-		return append(b, '\n'), nil
-	case formatYAML:
-		b, err := yaml.Marshal(r)
-		if err != nil {
-			return nil, fmt.Errorf("encode YAML: %w", err)
-		}
-		return b, nil
-	case formatTable:
-		var buf bytes.Buffer
-		writeTable(&buf, r, now)
-		return buf.Bytes(), nil
-	}
-	return nil, fmt.Errorf("output format %q: want table, json or yaml", format)
+	return render(format, r, func(w io.Writer) { writeTable(w, r, now) })
 }
 
 // writeTable lays the report out for people: a header, the replicas, the

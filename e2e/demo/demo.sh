@@ -33,8 +33,8 @@ kubectl create namespace demo --dry-run=client -o yaml | kubectl apply -f - >/de
 run kubectl apply -f config/samples/postgres.yaml
 printf 'Waiting for the replicas and the first primary'
 for _ in $(seq 300); do
-  if [ "$(kubectl get fss pg -n demo -o 'jsonpath={.status.readyReplicas}/{.status.primary.cluster}')" = "5/eu-1" ] &&
-     "$FEDCTL" dig primary.pg.demo.svc A --short >/dev/null 2>&1; then
+  state=$(kubectl get fss pg -n demo -o 'jsonpath={.status.readyReplicas}/{.status.primary.cluster}/{.status.conditions[?(@.type=="Available")].status}')
+  if [ "$state" = "5/eu-1/True" ]; then
     break
   fi
   printf '.'
