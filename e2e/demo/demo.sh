@@ -31,10 +31,12 @@ echo "KUBECONFIG=$KUBECONFIG FEDSTATE_DNS=$FEDSTATE_DNS"
 step "2. Declare a PostgreSQL fleet: 5 replicas over 3 regions, a synchronous standby in another region"
 kubectl create namespace demo --dry-run=client -o yaml | kubectl apply -f - >/dev/null
 run kubectl apply -f config/samples/postgres.yaml
-printf 'Waiting for the replicas and the first primary'
+printf 'Waiting for the replicas, the first primary and its synchronous standby'
 for _ in $(seq 300); do
-  state=$(kubectl get fss pg -n demo -o 'jsonpath={.status.readyReplicas}/{.status.primary.cluster}/{.status.conditions[?(@.type=="Available")].status}')
-  if [ "$state" = "5/eu-1/True" ]; then
+  # Five ready replicas, the primary in eu-1, promoted (not failing over)
+  # and its synchronous standby streaming.
+  state=$(kubectl get fss pg -n demo -o 'jsonpath={.status.readyReplicas}/{.status.primary.cluster}/{.status.conditions[?(@.type=="FailingOver")].status}/{.status.replicaStatuses[*].role}')
+  if [[ $state == 5/eu-1/False/* && $state == *SyncStandby* ]]; then
     break
   fi
   printf '.'

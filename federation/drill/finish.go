@@ -14,6 +14,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/fedstate/fedstate/federation/api/v1alpha1"
+	"github.com/fedstate/fedstate/federation/drill/load"
 	"github.com/fedstate/fedstate/federation/drill/report"
 )
 
@@ -29,6 +30,9 @@ func (r *Reconciler) report(ctx context.Context, d *v1alpha1.FailoverDrill, fss 
 	}
 	var lag []report.LagSeries
 	if rn := r.runs.get(d.UID, d.Status.Runs); rn != nil {
+		if wait := settleWait(d, rn.traffic.Ops(), now); wait > 0 {
+			return ctrl.Result{RequeueAfter: min(wait, r.Config.PollInterval)}, nil
+		}
 		r.runs.stop(d.UID)
 		rec.Traffic, rec.Load, rec.Ops, lag = true, rn.traffic.Snapshot(), rn.traffic.Ops(), rn.lagSeries()
 		if addr, err := primaryAddr(fss); err != nil {
@@ -77,6 +81,30 @@ func (r *Reconciler) report(ctx context.Context, d *v1alpha1.FailoverDrill, fss 
 		return ctrl.Result{RequeueAfter: next.Sub(now)}, nil
 	}
 	return ctrl.Result{}, nil
+}
+
+// settleTime bounds how long a run's traffic goes on after its last
+// switchover completed, waiting for a write acknowledged by the final
+// primary: clients find a new primary by DNS within a second or two, and a
+// report that ends with the clients still failing says nothing about how
+// the service came back.
+const settleTime = 10 * time.Second
+
+// settleWait is how much longer the traffic should run before the report:
+// until a write begun after the last switchover completed is acknowledged,
+// at most settleTime after the completion.
+func settleWait(d *v1alpha1.FailoverDrill, ops []load.Op, now time.Time) time.Duration {
+	n := len(d.Status.Requests)
+	if n == 0 || d.Status.Requests[n-1].CompletedAt == nil {
+		return 0
+	}
+	done := d.Status.Requests[n-1].CompletedAt.Time
+	for i := len(ops) - 1; i >= 0; i-- {
+		if op := ops[i]; op.Kind == load.Write && op.Outcome == load.OK && op.Invoke.After(done) {
+			return 0
+		}
+	}
+	return max(0, done.Add(settleTime).Sub(now))
 }
 
 // finish ends the run with verdict and reason.

@@ -9,6 +9,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/fedstate/fedstate/federation/api/v1alpha1"
+	"github.com/fedstate/fedstate/federation/drill/load"
 )
 
 var regions = map[string]string{"eu-1": "eu-west", "eu-2": "eu-west", "us-1": "us-east", "ap-1": "ap-south"}
@@ -147,6 +148,36 @@ func TestRequestID(t *testing.T) {
 	}{{1, 0, uid + "-1"}, {1, 1, uid + "-2"}, {3, 0, uid + "-5"}} {
 		if got := requestID(uid, c.run, c.n); got != c.want || len(got) > 63 {
 			t.Errorf("requestID(run %d, %d) = %q, want %q", c.run, c.n, got, c.want)
+		}
+	}
+}
+
+func TestSettleWait(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	done := metav1.NewMicroTime(t0)
+	drill := func(completed *metav1.MicroTime) *v1alpha1.FailoverDrill {
+		return &v1alpha1.FailoverDrill{Status: v1alpha1.FailoverDrillStatus{Requests: []v1alpha1.DrillRequest{{ID: "a-1", CompletedAt: completed}}}}
+	}
+	write := func(invoke time.Duration, outcome load.Outcome) load.Op {
+		return load.Op{Kind: load.Write, Invoke: t0.Add(invoke), Return: t0.Add(invoke + 5*time.Millisecond), Outcome: outcome}
+	}
+	cases := []struct {
+		name string
+		d    *v1alpha1.FailoverDrill
+		ops  []load.Op
+		now  time.Duration
+		want time.Duration
+	}{
+		{"no request", &v1alpha1.FailoverDrill{}, nil, time.Second, 0},
+		{"request under way", drill(nil), nil, time.Second, 0},
+		{"no write since", drill(&done), []load.Op{write(-time.Second, load.OK), write(500*time.Millisecond, load.ErrReadOnly)}, time.Second, 9 * time.Second},
+		{"a read does not count", drill(&done), []load.Op{{Kind: load.Read, Invoke: t0.Add(time.Second), Outcome: load.OK}}, 2 * time.Second, 8 * time.Second},
+		{"acknowledged since", drill(&done), []load.Op{write(800*time.Millisecond, load.OK), write(900*time.Millisecond, load.ErrConnect)}, time.Second, 0},
+		{"bound passed", drill(&done), []load.Op{write(500*time.Millisecond, load.ErrDNS)}, 11 * time.Second, 0},
+	}
+	for _, c := range cases {
+		if got := settleWait(c.d, c.ops, t0.Add(c.now)); got != c.want {
+			t.Errorf("%s: settleWait = %v, want %v", c.name, got, c.want)
 		}
 	}
 }
