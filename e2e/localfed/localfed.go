@@ -80,6 +80,9 @@ type Federation struct {
 	// RunDir holds the agents' run folders: sockets, PostgreSQL logs,
 	// fencing deadlines.
 	RunDir string
+	// DrillReportDir is where the hub writes FailoverDrill reports
+	// (--drill-report-dir): <Options.Dir>/drills.
+	DrillReportDir string
 
 	opts      Options
 	etcdProxy map[string][]*faultnet.Proxy // agent → etcd, by member cluster
@@ -171,9 +174,11 @@ func (f *Federation) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	f.DrillReportDir = filepath.Join(o.Dir, "drills")
 	if err := f.Bed.AddProcess(testbed.HubName, testbed.ProcessSpec{Name: "fedstate-hub", Path: f.Fedstate, Args: []string{
 		"hub", "--kubeconfig", hubCluster.Kubeconfig, "--etcd-endpoints", strings.Join(f.EtcdURLs, ","),
 		"--metrics-bind-address", "", "--health-probe-bind-address", "", "--leader-elect=false", "-v", "1",
+		"--drill-report-dir", f.DrillReportDir,
 		"--insecure-local", // plaintext etcd on loopback
 	}}); err != nil {
 		return err
