@@ -86,7 +86,8 @@ type Federation struct {
 	// RunDir holds the agents' run folders: sockets, PostgreSQL logs,
 	// fencing deadlines.
 	RunDir string
-	// DrillReportDir is where the hub writes FailoverDrill reports.
+	// DrillReportDir is where the hub writes FailoverDrill reports
+	// (--drill-report-dir): <Options.Dir>/drills.
 	DrillReportDir string
 
 	opts      Options

@@ -37,6 +37,11 @@ type Config struct {
 	// VerifyTimeout bounds reading the acknowledged writes back from the
 	// final primary.
 	VerifyTimeout time.Duration
+	// FollowTimeout bounds how long the switch back waits, after the
+	// switchover away ended, for the original primary to follow the
+	// current one (the coordinator refuses a target that does not);
+	// past it the switch back is requested anyway.
+	FollowTimeout time.Duration
 }
 
 // DefaultConfig is the controller's default configuration.
@@ -53,6 +58,11 @@ func DefaultConfig() Config {
 		// load.Generator.Verify's own bound is a minute; a drill report
 		// should not wait that long on one server.
 		VerifyTimeout: 30 * time.Second,
+		// A demoted primary follows the new one seconds after the
+		// switchover (a restart as a standby, a rewind at worst); a
+		// minute is generous, and the coordinator's refusal then ends
+		// the run.
+		FollowTimeout: time.Minute,
 	}
 }
 
@@ -62,7 +72,7 @@ func (c Config) Validate() error {
 	if c.ReportDir == "" {
 		errs = append(errs, errors.New("drill: ReportDir is empty"))
 	}
-	for name, d := range map[string]time.Duration{"PollInterval": c.PollInterval, "WaitInterval": c.WaitInterval, "VerifyTimeout": c.VerifyTimeout} {
+	for name, d := range map[string]time.Duration{"PollInterval": c.PollInterval, "WaitInterval": c.WaitInterval, "VerifyTimeout": c.VerifyTimeout, "FollowTimeout": c.FollowTimeout} {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("drill: %s must be > 0, got %s", name, d))
 		}

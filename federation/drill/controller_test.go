@@ -155,8 +155,28 @@ func TestDrillMaxRTOAbortsAndSwitchesBack(t *testing.T) {
 	e.waitRequest(uid + "-1")
 	e.answer(uid+"-1", v1alpha1.RequestAccepted, 1, "", nil)
 	e.waitDrill("slow", "aborted after maxRTO", phaseIs(v1alpha1.DrillAborted, v1alpha1.DrillStepReverting))
-	// The switchover completes late: the drill reverts it.
-	e.answer(uid+"-1", v1alpha1.RequestSucceeded, 1, "db-2 (ap-1) is primary in epoch 2", switchedTo(2, "ap-1", 2, e.requestedAt("slow", 0)))
+	// The switchover completes late: the drill reverts it, once the old
+	// primary follows the new one (the coordinator refuses it before).
+	moved := switchedTo(2, "ap-1", 2, e.requestedAt("slow", 0))
+	e.answer(uid+"-1", v1alpha1.RequestSucceeded, 1, "db-2 (ap-1) is primary in epoch 2", func(fss *v1alpha1.FederatedStatefulSet) {
+		moved(fss)
+		fss.Status.ReplicaStatuses[0].Role, fss.Status.ReplicaStatuses[0].LagBytes = v1alpha1.RoleFenced, nil
+	})
+	e.waitDrill("slow", "waiting for db-0 to follow", func(d *v1alpha1.FailoverDrill) error {
+		c := meta.FindStatusCondition(d.Status.Conditions, v1alpha1.DrillProgressing)
+		if c == nil || !strings.Contains(c.Message, "Waiting for db-0 to follow") {
+			return fmt.Errorf("condition %+v", c)
+		}
+		return nil
+	})
+	if len(e.drill("slow").Status.Requests) != 1 || strings.Contains(e.service().Annotations[v1alpha1.AnnotationSwitchover], uid+"-2") {
+		t.Fatal("the switch back was requested before db-0 follows")
+	}
+	fss := e.service()
+	fss.Status.ReplicaStatuses[0].Role, fss.Status.ReplicaStatuses[0].LagBytes = v1alpha1.RoleSyncStandby, ptr.To[int64](0)
+	if err := hubc.Status().Update(t.Context(), fss); err != nil {
+		t.Fatal(err)
+	}
 	if to := e.waitRequest(uid + "-2"); to != "db-0" {
 		t.Fatalf("revert to %q, want db-0", to)
 	}

@@ -84,6 +84,19 @@ func replicaOutside(fss *v1alpha1.FederatedStatefulSet, regions map[string]strin
 	return replicaName(fss.Name, best.Ordinal), nil
 }
 
+// follows tells whether replica is a ready standby of the service's
+// current primary: the coordinator reports its lag only while it reports
+// in the current epoch (docs/failover.md), and switches over only to such
+// a replica.
+func follows(fss *v1alpha1.FederatedStatefulSet, replica string) bool {
+	for _, r := range fss.Status.ReplicaStatuses {
+		if replicaName(fss.Name, r.Ordinal) == replica {
+			return r.Ready && r.LagBytes != nil && (r.Role == v1alpha1.RoleSyncStandby || r.Role == v1alpha1.RoleAsyncReplica)
+		}
+	}
+	return false
+}
+
 // requestID is the id of a run's n-th request (from 0): the drill's UID
 // and a counter over all runs, two requests per run at most.
 func requestID(uid string, run int32, n int) string {

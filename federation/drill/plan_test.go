@@ -51,6 +51,29 @@ func TestReplicaOutside(t *testing.T) {
 	}
 }
 
+func TestFollows(t *testing.T) {
+	cases := []struct {
+		name    string
+		replica v1alpha1.ReplicaStatus
+		want    bool
+	}{
+		{name: "sync standby", replica: replica(0, "eu-1", v1alpha1.RoleSyncStandby, ptr.To[int64](0)), want: true},
+		{name: "async replica", replica: replica(0, "eu-1", v1alpha1.RoleAsyncReplica, ptr.To[int64](4096)), want: true},
+		{name: "standby of an older epoch", replica: replica(0, "eu-1", v1alpha1.RoleSyncStandby, nil)},
+		{name: "fenced", replica: replica(0, "eu-1", v1alpha1.RoleFenced, nil)},
+		{name: "still primary", replica: replica(0, "eu-1", v1alpha1.RolePrimary, nil)},
+		{name: "not ready", replica: v1alpha1.ReplicaStatus{Ordinal: 0, Cluster: "eu-1", Role: v1alpha1.RoleAsyncReplica, LagBytes: ptr.To[int64](0)}},
+		{name: "another replica", replica: replica(1, "us-1", v1alpha1.RoleSyncStandby, ptr.To[int64](0))},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := follows(service(c.replica), "db-0"); got != c.want {
+				t.Errorf("follows(db-0) = %v, want %v", got, c.want)
+			}
+		})
+	}
+}
+
 func TestAbortReason(t *testing.T) {
 	pending := &v1alpha1.DrillRequest{ID: "u-1", To: "us-east", RequestedAt: *mt(0), Epoch: 1, Phase: v1alpha1.RequestAccepted}
 	noCandidate := func(fss *v1alpha1.FederatedStatefulSet) {

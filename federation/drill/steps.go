@@ -173,6 +173,18 @@ func (r *Reconciler) back(ctx context.Context, d *v1alpha1.FailoverDrill, fss *v
 		r.enter(d, v1alpha1.DrillStepReport, v1alpha1.ReasonDrillReporting, "Verifying the writes and writing the report")
 		return poll, nil
 	}
+	// Right after the switchover (an abort, a short hold) the original
+	// primary may not follow the new one yet, and the coordinator would
+	// refuse it as a target.
+	if ended := d.Status.Requests[n-1].CompletedAt; !follows(fss, d.Status.OriginalPrimary) &&
+		ended != nil && now.Before(ended.Add(r.Config.FollowTimeout)) {
+		reason := v1alpha1.ReasonDrillSwitchingBack
+		if d.Status.Step == v1alpha1.DrillStepReverting {
+			reason = v1alpha1.ReasonDrillReverting
+		}
+		r.progress(d, reason, fmt.Sprintf("Waiting for %s to follow the primary %s before switching back", d.Status.OriginalPrimary, primary))
+		return poll, nil
+	}
 	return poll, r.request(ctx, d, fss, d.Status.OriginalPrimary, now)
 }
 
