@@ -46,11 +46,14 @@ them.`,
 		Example: `  fedctl local up                      # build what is missing, start three regions
   eval "$(fedctl local env)"           # KUBECONFIG of the hub, FEDSTATE_DNS, kubectl on PATH
   fedctl local status                  # every part, its address and whether it answers
+  fedctl local stop us-1               # lose a region for real: SIGKILL its API server, agent, PostgreSQL
+  fedctl local start us-1              # bring it back on the same data
   fedctl local down                    # stop everything and remove the data`,
 	}
 	cmd.PersistentFlags().StringVar(&o.dir, "dir", defaultLocalDir(),
 		"folder of the local federation: clusters, etcd data, logs, drill reports ($FEDSTATE_LOCAL_DIR); the postgres user must be able to enter it")
-	cmd.AddCommand(newLocalUpCommand(o), newLocalDownCommand(o), newLocalStatusCommand(o), newLocalEnvCommand(o))
+	cmd.AddCommand(newLocalUpCommand(o), newLocalDownCommand(o), newLocalStatusCommand(o), newLocalEnvCommand(o),
+		newLocalStopCommand(o), newLocalStartCommand(o))
 	return cmd
 }
 
@@ -293,4 +296,58 @@ memory. Exit status 1 when a part does not answer.`,
 	}
 	cmd.Flags().StringVarP(&o.output, "output", "o", formatTable, "output format: table, json or yaml")
 	return cmd
+}
+
+func newLocalStopCommand(o *localOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "stop CLUSTER",
+		Short: "Kill a member cluster's region: its API server, controllers, agent and PostgreSQL servers",
+		Long: `Kill every process of member CLUSTER with SIGKILL, as in the outage of its
+whole region: its API server and controllers, its fedstate agent and the
+PostgreSQL servers of its replicas. The cluster's objects and volumes stay.
+A primary there loses its lease one lease TTL after the agent's last renewal
+(--lease-ttl of "fedctl local up", default 5s) and the hub promotes the best
+replica elsewhere; "fedctl status" shows the failover and its RTO. Its DNS
+server keeps running: it is a process of the hub cluster.`,
+		Example: `  fedctl local stop eu-1
+  fedctl status demo/pg            # the failover, once the lease expired
+  fedctl local start eu-1          # the old primary rejoins as a standby`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			fed, _, err := localfed.Attach(o.dir)
+			if err != nil {
+				return err
+			}
+			if args[0] == testbed.HubName {
+				return errors.New("the hub cluster runs the hub, the federation etcd and the DNS servers: stop a member cluster")
+			}
+			if err := fed.Bed.StopCluster(args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Killed %s: its API server, controllers, agent and PostgreSQL servers.\n", args[0])
+			return nil
+		},
+	}
+}
+
+func newLocalStartCommand(o *localOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:     "start CLUSTER",
+		Short:   "Start a stopped member cluster again, with its agent, on the same data",
+		Example: "  fedctl local start eu-1",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			fed, _, err := localfed.Attach(o.dir)
+			if err != nil {
+				return err
+			}
+			start := time.Now()
+			if err := fed.Bed.StartCluster(cmd.Context(), args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Started %s and its agent; ready after %s. Its replicas rejoin as the agent brings their servers back.\n",
+				args[0], time.Since(start).Round(time.Millisecond))
+			return nil
+		},
+	}
 }

@@ -109,6 +109,49 @@ func TestDemo(t *testing.T) {
 	if b, err := status.CombinedOutput(); err != nil {
 		t.Errorf("fedctl local status after the demo: %v\n%s", err, b)
 	}
+
+	// Killing the primary's region for real fails the primary over;
+	// starting it again brings every replica back.
+	local := func(args ...string) {
+		t.Helper()
+		b, err := exec.Command(fedctl, append([]string{"local"}, append(args, "--dir", dir)...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("fedctl local %s: %v\n%s", strings.Join(args, " "), err, b)
+		}
+		t.Logf("fedctl local %s: %s", strings.Join(args, " "), bytes.TrimSpace(b))
+	}
+	pg := func() *v1alpha1.FederatedStatefulSet {
+		fss, err := fed.Service(t.Context(), "demo", "pg")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fss
+	}
+	before := pg().Status.Primary
+	if before == nil || before.Cluster != "eu-1" {
+		t.Fatalf("primary before the outage: %+v, want one in eu-1", before)
+	}
+	killed := time.Now()
+	local("stop", "eu-1")
+	waitFor(t, time.Minute, "a primary outside eu-1", func() bool {
+		p := pg().Status.Primary
+		return p != nil && p.Cluster != "eu-1" && p.Epoch > before.Epoch
+	})
+	t.Logf("primary %+v, %s after eu-1 was killed", *pg().Status.Primary, time.Since(killed).Round(time.Millisecond))
+	local("start", "eu-1")
+	waitFor(t, 2*time.Minute, "every replica ready again", func() bool { return pg().Status.ReadyReplicas == 5 })
+}
+
+// waitFor polls cond every half second until it holds or within passes.
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s", what, within)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 }
 
 // withoutMake drops the variables of an enclosing make (make test), whose
