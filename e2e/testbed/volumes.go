@@ -106,7 +106,9 @@ func killPostgres(dir string, timeout time.Duration) error {
 
 // postgresProcesses lists the live processes of the PostgreSQL servers
 // whose data directories are under dir: each postmaster named by the first
-// line of a postmaster.pid, then its children.
+// line of a postmaster.pid, or working in a directory under dir (a server
+// whose data directory was emptied under it keeps running without its
+// lock file), then its children.
 func postgresProcesses(dir string) []procStat {
 	var out []procStat
 	postmasters := map[int]bool{}
@@ -119,23 +121,46 @@ func postgresProcesses(dir string) []procStat {
 			}
 		}
 	}
-	if len(postmasters) == 0 {
-		return nil
-	}
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return out
 	}
+	var servers []procStat
 	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
+		if pid, err := strconv.Atoi(e.Name()); err == nil {
+			if st, ok := readProcStat(pid); ok && st.comm == postgresComm && st.live() {
+				servers = append(servers, st)
+			}
 		}
-		if st, ok := readProcStat(pid); ok && postmasters[st.ppid] && st.comm == postgresComm && st.live() {
+	}
+	root, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		root = dir
+	}
+	for _, st := range servers {
+		if !postmasters[st.pid] && worksUnder(st.pid, root) {
+			postmasters[st.pid] = true
+			out = append(out, st)
+		}
+	}
+	for _, st := range servers {
+		if postmasters[st.ppid] && !postmasters[st.pid] {
 			out = append(out, st)
 		}
 	}
 	return out
+}
+
+// worksUnder reports whether process pid's working directory is under
+// root, even if it was removed since. Reading another user's working
+// directory takes CAP_SYS_PTRACE: without it, false.
+func worksUnder(pid int, root string) bool {
+	cwd, err := os.Readlink("/proc/" + itoa(pid) + "/cwd")
+	if err != nil {
+		return false
+	}
+	cwd = strings.TrimSuffix(cwd, " (deleted)")
+	return cwd == root || strings.HasPrefix(cwd, root+string(filepath.Separator))
 }
 
 // postmaster reads the PID on the first line of the postmaster.pid file
