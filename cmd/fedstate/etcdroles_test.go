@@ -26,6 +26,24 @@ func TestEtcdRolesHelpExplainsEveryFlag(t *testing.T) {
 	helpExplainsEveryFlag(t, "etcd-roles", 10)
 }
 
+// TestEtcdRolesDryRun: --dry-run prints the plan for the given prefixes
+// and clusters without any etcd to connect to.
+func TestEtcdRolesDryRun(t *testing.T) {
+	out := runCommand(t, "etcd-roles", "--dry-run", "--cluster", "eu-1", "--etcd-prefix", "/a/coord/", "--dns-prefix", "/a/dns/")
+	for _, want := range []string{
+		"role fedstate-hub: readwrite prefix /a/coord/; readwrite prefix /a/dns/\n",
+		"role fedstate-agent: read prefix /a/coord/; read prefix /a/dns/; readwrite prefix /a/coord/services/\n",
+		"role fedstate-agent-eu-1: readwrite key /a/coord/agents/agent-eu-1\n",
+		"role fedstate-dns: read prefix /a/dns/\n",
+		"user agent-eu-1 (no password: certificate common name agent-eu-1): roles fedstate-agent, fedstate-agent-eu-1\n",
+		"user root (no password: certificate common name root): roles root\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan lacks %q:\n%s", want, out)
+		}
+	}
+}
+
 // TestEtcdRolesRefusesBadFlags: bad prefixes, clashing users and a root
 // connection without TLS are refused before anything is written, every
 // problem at once.
