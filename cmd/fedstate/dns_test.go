@@ -21,20 +21,25 @@ import (
 	"github.com/fedstate/fedstate/dnsserver"
 )
 
-func TestDNSHelpExplainsEveryFlag(t *testing.T) {
+func TestDNSHelpExplainsEveryFlag(t *testing.T) { helpExplainsEveryFlag(t, "dns", 20) }
+
+// helpExplainsEveryFlag checks that --help of the subcommand lists every
+// flag, each with an explanation, and that there are at least min.
+func helpExplainsEveryFlag(t *testing.T, sub string, min int) {
+	t.Helper()
 	cmd := newRootCommand()
 	var out bytes.Buffer
 	cmd.SetOut(&out)
-	cmd.SetArgs([]string{"dns", "--help"})
+	cmd.SetArgs([]string{sub, "--help"})
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	dnsCmd, _, err := cmd.Find([]string{"dns"})
+	subCmd, _, err := cmd.Find([]string{sub})
 	if err != nil {
 		t.Fatal(err)
 	}
 	n := 0
-	dnsCmd.Flags().VisitAll(func(f *pflag.Flag) {
+	subCmd.Flags().VisitAll(func(f *pflag.Flag) {
 		n++
 		if f.Name == "help" {
 			return // cobra's own
@@ -46,7 +51,7 @@ func TestDNSHelpExplainsEveryFlag(t *testing.T) {
 			t.Errorf("--%s missing from --help", f.Name)
 		}
 	})
-	if n < 20 {
+	if n < min {
 		t.Errorf("only %d flags", n)
 	}
 }

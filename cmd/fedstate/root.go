@@ -15,6 +15,6 @@ DNS servers for the federation zone (fedstate dns).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newDNSCommand(), newHubCommand(), newAgentCommand(), newFenceWatchdogCommand())
+	root.AddCommand(newDNSCommand(), newHubCommand(), newAgentCommand(), newFenceWatchdogCommand(), newEtcdRolesCommand())
 	return root
 }

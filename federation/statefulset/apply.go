@@ -91,24 +91,69 @@ func (r *Reconciler) apply(ctx context.Context, fss *v1alpha1.FederatedStatefulS
 }
 
 // applySlice applies a slice's objects with server-side apply, skipping
-// those unchanged since the hub last applied them.
+// those unchanged since the hub last applied them. The objects to write are
+// applied as a dry run first: when the member rejects one (a template the
+// hub accepts but the member's API server does not), none is written, so a
+// member never holds half a slice.
 func (r *Reconciler) applySlice(ctx context.Context, m *member, s Slice) error {
 	if err := r.ensureNamespace(ctx, m, s.StatefulSet.Namespace); err != nil {
 		return err
 	}
-	var errs []error
+	var (
+		todo []pendingApply
+		errs []error
+	)
 	for _, o := range []client.Object{s.Service, s.Budget, s.StatefulSet} {
-		errs = append(errs, r.applyObject(ctx, m, o))
+		p, err := r.pending(ctx, m, o)
+		if err != nil {
+			errs = append(errs, err)
+		} else if p != nil {
+			todo = append(todo, *p)
+		}
+	}
+	for _, p := range todo {
+		errs = append(errs, p.apply(ctx, m, p.obj.DeepCopy(), client.DryRunAll))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	for _, p := range todo {
+		if err := p.apply(ctx, m, p.obj); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		r.mu.Lock()
+		r.applied[p.key] = appliedState{hash: p.hash, generation: p.obj.GetGeneration(), resourceVersion: p.obj.GetResourceVersion()}
+		r.mu.Unlock()
 	}
 	return errors.Join(errs...)
 }
 
-func (r *Reconciler) applyObject(ctx context.Context, m *member, o client.Object) error {
+// pendingApply is one object of a slice that needs writing.
+type pendingApply struct {
+	key  appliedKey
+	hash uint64
+	obj  *unstructured.Unstructured
+}
+
+// apply writes obj (p.obj or a copy) to the member with server-side apply;
+// the member's answer is decoded into obj.
+func (p pendingApply) apply(ctx context.Context, m *member, obj *unstructured.Unstructured, opts ...client.ApplyOption) error {
+	opts = append(opts, client.FieldOwner(FieldManager), client.ForceOwnership)
+	if err := m.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), opts...); err != nil {
+		return fmt.Errorf("apply %s %s/%s in %s: %w", p.key.kind, p.key.namespace, p.key.name, m.name, err)
+	}
+	return nil
+}
+
+// pending returns o as the object to apply, or nil when the member's copy
+// is unchanged since the hub last applied it.
+func (r *Reconciler) pending(ctx context.Context, m *member, o client.Object) (*pendingApply, error) {
 	kind := o.GetObjectKind().GroupVersionKind().Kind
 	key := appliedKey{cluster: m.name, kind: kind, namespace: o.GetNamespace(), name: o.GetName()}
 	raw, err := json.Marshal(o)
 	if err != nil {
-		return fmt.Errorf("encode %s %s: %w", kind, o.GetName(), err)
+		return nil, fmt.Errorf("encode %s %s: %w", kind, o.GetName(), err)
 	}
 	h := fnv.New64a()
 	_, _ = h.Write(raw)
@@ -118,25 +163,18 @@ func (r *Reconciler) applyObject(ctx context.Context, m *member, o client.Object
 	last, seen := r.applied[key]
 	r.mu.Unlock()
 	if seen && last.hash == sum && r.unchanged(ctx, m, o, last) {
-		return nil
+		return nil, nil
 	}
 
 	u := map[string]any{}
 	if err := json.Unmarshal(raw, &u); err != nil {
-		return fmt.Errorf("decode %s %s: %w", kind, o.GetName(), err)
+		return nil, fmt.Errorf("decode %s %s: %w", kind, o.GetName(), err)
 	}
 	delete(u, "status")
 	if md, ok := u["metadata"].(map[string]any); ok {
 		delete(md, "creationTimestamp")
 	}
-	obj := &unstructured.Unstructured{Object: u}
-	if err := m.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
-		return fmt.Errorf("apply %s %s/%s in %s: %w", kind, o.GetNamespace(), o.GetName(), m.name, err)
-	}
-	r.mu.Lock()
-	r.applied[key] = appliedState{hash: sum, generation: obj.GetGeneration(), resourceVersion: obj.GetResourceVersion()}
-	r.mu.Unlock()
-	return nil
+	return &pendingApply{key: key, hash: sum, obj: &unstructured.Unstructured{Object: u}}, nil
 }
 
 // unchanged reports whether the member's cached copy of o is still what

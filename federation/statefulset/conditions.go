@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/fedstate/fedstate/federation/api/v1alpha1"
@@ -84,10 +85,14 @@ func conditions(h health) []metav1.Condition {
 		set(v1alpha1.ServiceDegraded, true, v1alpha1.ReasonMemberUnreachable, "Member clusters holding replicas are unreachable: %s", strings.Join(h.Frozen, ", "))
 	case len(h.ApplyFailed) > 0:
 		var parts []string
+		reason, msg := v1alpha1.ReasonApplyFailed, "Slices could not be written"
 		for _, c := range slices.Sorted(maps.Keys(h.ApplyFailed)) {
 			parts = append(parts, fmt.Sprintf("%s: %v", c, h.ApplyFailed[c]))
+			if rejected(h.ApplyFailed[c]) {
+				reason, msg = v1alpha1.ReasonMemberRejected, "Member API servers rejected the slices, so nothing of them was written there; fix the template"
+			}
 		}
-		set(v1alpha1.ServiceDegraded, true, v1alpha1.ReasonApplyFailed, "Slices could not be written: %s", strings.Join(parts, "; "))
+		set(v1alpha1.ServiceDegraded, true, reason, "%s: %s", msg, strings.Join(parts, "; "))
 	case h.Done && len(h.Moves) == 0 && h.Ready < h.Replicas:
 		set(v1alpha1.ServiceDegraded, true, v1alpha1.ReasonReplicasNotReady, "Not ready: %s", list(h.NotReady))
 	default:
@@ -95,6 +100,10 @@ func conditions(h health) []metav1.Condition {
 	}
 	return out
 }
+
+// rejected reports whether a member's API server refused an object as
+// invalid, which only a change of the service's spec can fix.
+func rejected(err error) bool { return apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) }
 
 // list joins at most eight items and says how many more there are.
 func list(items []string) string {

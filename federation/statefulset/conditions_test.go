@@ -2,11 +2,15 @@ package statefulset
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/fedstate/fedstate/federation/api/v1alpha1"
 )
@@ -77,6 +81,16 @@ func TestConditions(t *testing.T) {
 		in:   health{Replicas: 1, Ready: 1, Done: true, ApplyFailed: map[string]error{"ap-1": errors.New("forbidden")}},
 		want: map[string]want{
 			v1alpha1.ServiceDegraded: {metav1.ConditionTrue, v1alpha1.ReasonApplyFailed, "ap-1: forbidden"},
+		},
+	}, {
+		name: "a member rejecting the template names the member and the field",
+		in: health{Replicas: 2, Ready: 1, ApplyFailed: map[string]error{
+			"ap-1": errors.New("timeout"),
+			"eu-1": fmt.Errorf("apply StatefulSet ns/db in eu-1: %w", apierrors.NewInvalid(schema.GroupKind{Group: "apps", Kind: "StatefulSet"}, "db",
+				field.ErrorList{field.Invalid(field.NewPath("spec", "template", "spec", "containers").Index(0).Child("resources", "requests"), "2", "must be less than or equal to cpu limit of 1")})),
+		}},
+		want: map[string]want{
+			v1alpha1.ServiceDegraded: {metav1.ConditionTrue, v1alpha1.ReasonMemberRejected, "ap-1: timeout; eu-1: apply StatefulSet ns/db in eu-1: StatefulSet.apps \"db\" is invalid: spec.template.spec.containers[0].resources.requests"},
 		},
 	}}
 	for _, tt := range tests {

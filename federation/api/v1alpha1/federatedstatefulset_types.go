@@ -50,6 +50,11 @@ const (
 	ReasonReplicasNotReady = "ReplicasNotReady"
 	// ReasonApplyFailed: a slice could not be written to a cluster.
 	ReasonApplyFailed = "ApplyFailed"
+	// ReasonMemberRejected: a member's API server found a slice invalid
+	// (the template passes the hub's checks but not the member's); the
+	// message names the member and the field. Nothing of that slice was
+	// written.
+	ReasonMemberRejected = "MemberRejected"
 	// ReasonHealthy: every cluster holding replicas is reachable.
 	ReasonHealthy = "Healthy"
 )
