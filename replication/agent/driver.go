@@ -24,9 +24,11 @@ type Driver interface {
 	Status(ctx context.Context) (Status, error)
 	// Follow makes the server a standby of primary, copying the data when
 	// it has none or when its log cannot be rewound onto primary's
-	// history, and returns what it had to do ("none", "rewind",
-	// "basebackup").
-	Follow(ctx context.Context, primary Endpoint) (string, error)
+	// history, and returns what it had to do and, when the log had
+	// diverged, what it held beyond primary's history, measured before
+	// the repair. The measurement may come with an error: the repair
+	// failed after it.
+	Follow(ctx context.Context, primary Endpoint) (FollowResult, error)
 	// Promote makes a standby the writable primary, replicating as sync
 	// says from its first commit; on a primary it lifts a fence.
 	Promote(ctx context.Context, sync SyncSpec) error
@@ -54,6 +56,31 @@ var ErrNotRunning = errors.New("agent: replica's server is not running")
 type Endpoint struct {
 	Addr netip.Addr
 	Port uint16
+}
+
+// FollowResult is what Driver.Follow did.
+type FollowResult struct {
+	// Path is what following took: "none", "rewind" or "basebackup".
+	Path string
+	// Lost is what the replica's log held beyond the primary's history,
+	// measured before the driver repaired it; nil when the log had not
+	// diverged or could not be measured.
+	Lost *Lost
+}
+
+// Lost is the log a diverged replica held beyond the point where the
+// primary's history forked from it: the writes of an old primary after
+// the position the new primary was promoted at, which no primary has now.
+type Lost struct {
+	// Timeline is the replica's history at the fork (a PostgreSQL
+	// timeline).
+	Timeline uint64
+	// Fork is the position where the primary's history left it.
+	Fork uint64
+	// Bytes is how much log the replica held past Fork.
+	Bytes uint64
+	// Transactions is how many transactions that log committed.
+	Transactions uint64
 }
 
 // SyncSpec is a primary's replication setup.

@@ -76,10 +76,14 @@ func (d *pgDriver) Status(ctx context.Context) (Status, error) {
 	return out, nil
 }
 
-func (d *pgDriver) Follow(ctx context.Context, primary Endpoint) (string, error) {
+func (d *pgDriver) Follow(ctx context.Context, primary Endpoint) (FollowResult, error) {
 	ep := postgres.Endpoint{Host: primary.Addr.String(), Port: primary.Port}
-	path, err := d.in.Seed(ctx, ep, postgres.SlotName(d.in.Config().Name))
-	return string(path), err
+	res, err := d.in.Seed(ctx, ep, postgres.SlotName(d.in.Config().Name))
+	out := FollowResult{Path: string(res.Path)}
+	if l := res.Lost; l != nil {
+		out.Lost = &Lost{Timeline: uint64(l.Timeline), Fork: uint64(l.Fork), Bytes: l.Bytes, Transactions: l.Transactions}
+	}
+	return out, err
 }
 
 func (d *pgDriver) Promote(ctx context.Context, sync SyncSpec) error {

@@ -34,6 +34,7 @@ type worker struct {
 	sync      *SyncSpec      // what a primary was last configured with
 	epoch     int64          // the epoch reported: the last command carried out
 	token     *uint64        // a demoted primary's final position
+	lost      *coord.LostLog // the diverged log last measured, reported until replaced
 	replayed  bool           // WaitReplay's position reached
 	lastErr   string
 
@@ -300,12 +301,18 @@ func (w *worker) followPrimary(ctx context.Context, cmd coord.Command) error {
 	if err := w.fenceIfWritable(ctx); err != nil {
 		return err
 	}
-	path, err := w.drv.Follow(ctx, ep)
+	res, err := w.drv.Follow(ctx, ep)
+	if l := res.Lost; l != nil {
+		w.lost = &coord.LostLog{Epoch: cmd.Epoch, Timeline: l.Timeline, Fork: l.Fork, Bytes: l.Bytes,
+			Transactions: l.Transactions, MeasuredAt: time.Now()}
+		w.log.Info("Measured the log lost by the failover", "epoch", cmd.Epoch, "timeline", l.Timeline,
+			"fork", l.Fork, "bytes", l.Bytes, "transactions", l.Transactions)
+	}
 	if err != nil {
 		return err
 	}
-	w.a.m.follows.WithLabelValues(path).Inc()
-	w.log.Info("Following the primary", "primary", replicaName(w.key.svc.Name, cmd.Primary), "at", ep.Addr, "path", path)
+	w.a.m.follows.WithLabelValues(res.Path).Inc()
+	w.log.Info("Following the primary", "primary", replicaName(w.key.svc.Name, cmd.Primary), "at", ep.Addr, "path", res.Path)
 	w.following, w.epoch = ep, cmd.Epoch
 	return nil
 }
@@ -365,7 +372,7 @@ func (w *worker) report(ctx context.Context, cmd coord.Command) {
 	if sess == nil {
 		return
 	}
-	r := coord.Report{Time: time.Now(), Epoch: w.epoch}
+	r := coord.Report{Time: time.Now(), Epoch: w.epoch, Lost: w.lost}
 	if w.token != nil && cmd.Kind == coord.CommandDemote {
 		r.Role, r.Position = coord.RoleFenced, *w.token
 	} else {

@@ -88,6 +88,11 @@ type Report struct {
 	// synchronous standbys acknowledged commits; a standby missing from
 	// the list is not synchronous now. Empty in other reports.
 	SyncAcks []SyncAck `json:"syncAcks,omitempty"`
+	// Lost is what the replica's log held beyond the current history when
+	// its agent last repaired it (a returning old primary rewound or
+	// copied afresh): the writes a failover lost, measured. Agents keep
+	// reporting it until they measure again; nil when never measured.
+	Lost *LostLog `json:"lost,omitempty"`
 	// Agent is the reporting agent; Agent.Report fills it in.
 	Agent string `json:"agent"`
 	// Cluster is the member cluster the replica runs in; Agent.Report
@@ -103,6 +108,38 @@ type SyncAck struct {
 	// Position is the position up to which the standby acknowledged
 	// commits.
 	Position uint64 `json:"position"`
+}
+
+// LostLog is a diverged replica's log beyond the point where the history
+// of the primary it was told to follow forked from it, as its agent
+// measured it before repairing the replica.
+type LostLog struct {
+	// Epoch is the epoch of the command the agent was carrying out: the
+	// failover that lost the log committed this epoch or an earlier one.
+	Epoch int64 `json:"epoch"`
+	// Timeline is the replica's history at the fork (a PostgreSQL
+	// timeline).
+	Timeline uint64 `json:"timeline"`
+	// Fork is the position where the primary's history left the replica's.
+	Fork uint64 `json:"fork"`
+	// Bytes is how much log the replica held past Fork.
+	Bytes uint64 `json:"bytes"`
+	// Transactions is how many transactions that log committed.
+	Transactions uint64 `json:"transactions"`
+	// MeasuredAt is when the agent measured, by its clock.
+	MeasuredAt time.Time `json:"measuredAt"`
+}
+
+// Validate reports every problem of the record.
+func (l LostLog) Validate() error {
+	var errs []error
+	if err := validateEpoch(l.Epoch); err != nil {
+		errs = append(errs, err)
+	}
+	if l.MeasuredAt.IsZero() {
+		errs = append(errs, errors.New("measuredAt: must be set"))
+	}
+	return errors.Join(errs...)
 }
 
 // Validate reports every problem of the record.
@@ -127,6 +164,11 @@ func (r Report) Validate() error {
 	}
 	if len(r.SyncAcks) > 0 && r.Role != RolePrimary {
 		errs = append(errs, fmt.Errorf("syncAcks in a %s report: only a primary lists them", r.Role))
+	}
+	if r.Lost != nil {
+		if err := r.Lost.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("lost: %w", err))
+		}
 	}
 	for i, a := range r.SyncAcks {
 		if err := validateReplica(a.Replica); err != nil {

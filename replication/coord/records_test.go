@@ -11,6 +11,16 @@ func TestReportRoundTrip(t *testing.T) {
 	r := Report{Role: RolePrimary, Position: 1<<64 - 1, Timeline: 7,
 		Time: time.Date(2026, 11, 22, 10, 0, 0, 123456789, time.UTC), Epoch: 4, Agent: "agent-eu", Cluster: "eu-1",
 		SyncAcks: []SyncAck{{Replica: 2, Position: 1 << 40}}}
+	for _, lost := range []*LostLog{nil, {Epoch: 3, Timeline: 2, Fork: 1 << 33, Bytes: 4096, Transactions: 7,
+		MeasuredAt: time.Date(2026, 11, 22, 10, 0, 1, 0, time.UTC)}} {
+		r.Lost = lost
+		roundTrip(t, r)
+	}
+}
+
+// roundTrip encodes and decodes r and checks it comes back the same.
+func roundTrip(t *testing.T, r Report) {
+	t.Helper()
 	s, err := encode(r)
 	if err != nil {
 		t.Fatal(err)
@@ -43,6 +53,8 @@ func TestRecordsRejectBadValues(t *testing.T) {
 		{name: "holder agent", decode: decodeAs[Holder], value: `{"replica":1,"epoch":2,"agent":"A"}`, want: "agent"},
 		{name: "sync acks of a standby", decode: decodeAs[Report], value: `{"role":"SyncStandby","time":"2026-01-01T00:00:00Z","agent":"a","cluster":"c","syncAcks":[{"replica":1,"position":5}]}`, want: "syncAcks"},
 		{name: "sync ack of a negative replica", decode: decodeAs[Report], value: `{"role":"Primary","time":"2026-01-01T00:00:00Z","agent":"a","cluster":"c","syncAcks":[{"replica":-1,"position":5}]}`, want: "syncAcks[0]"},
+		{name: "lost log without epoch", decode: decodeAs[Report], value: `{"role":"AsyncReplica","time":"2026-01-01T00:00:00Z","agent":"a","cluster":"c","lost":{"bytes":5,"measuredAt":"2026-01-01T00:00:00Z"}}`, want: "lost: epoch"},
+		{name: "lost log without time", decode: decodeAs[Report], value: `{"role":"AsyncReplica","time":"2026-01-01T00:00:00Z","agent":"a","cluster":"c","lost":{"epoch":2,"bytes":5}}`, want: "measuredAt"},
 		{name: "command kind", decode: decodeAs[Command], value: `{"kind":"Reboot","epoch":2,"primary":1,"cluster":"c","issued":"2026-01-01T00:00:00Z"}`, want: "kind"},
 		{name: "command epoch 0", decode: decodeAs[Command], value: `{"kind":"Follow","epoch":0,"primary":1,"cluster":"c","issued":"2026-01-01T00:00:00Z"}`, want: "epoch"},
 		{name: "command init after epoch 1", decode: decodeAs[Command], value: `{"kind":"Init","epoch":3,"primary":1,"cluster":"c","issued":"2026-01-01T00:00:00Z"}`, want: "init"},

@@ -63,9 +63,9 @@ func TestSeedStandbys(t *testing.T) {
 		waitStreaming(t, s, p)
 	}
 	// Seeding a replica that already follows the primary copies nothing.
-	path, err := c.nodes[1].Seed(ctx, p.Endpoint(), SlotName("db-1"))
-	if err != nil || path != PathNone {
-		t.Fatalf("Seed again = %v, %v; want none", path, err)
+	res, err := c.nodes[1].Seed(ctx, p.Endpoint(), SlotName("db-1"))
+	if err != nil || res.Path != PathNone || res.Lost != nil {
+		t.Fatalf("Seed again = %+v, %v; want none", res, err)
 	}
 	waitStreaming(t, c.nodes[1], p)
 	eventually(t, 10*time.Second, "the primary sees both standbys on their slots", func() error {

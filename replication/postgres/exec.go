@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/user"
@@ -65,24 +66,60 @@ func newRunner(cfg Config) (runner, error) {
 const maxOutput = 2000
 
 // run runs program from binDir with args and extra environment entries and
-// returns its combined output. It runs in its own process group, so that a
-// server it starts does not share this process's terminal signals.
+// returns its combined output.
 func (r runner) run(ctx context.Context, env []string, program string, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, filepath.Join(r.binDir, program), args...)
-	cmd.Dir = "/"
-	// The C locale keeps messages and pg_controldata's labels in English.
-	cmd.Env = append([]string{"LC_ALL=C", "PATH=/usr/bin:/bin", "HOME=" + r.home}, env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: r.cred, Setpgid: true}
+	cmd := r.command(ctx, env, program, args)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	// A server started by pg_ctl must never hold the output pipes open.
-	cmd.WaitDelay = 5 * time.Second
 	err := cmd.Run()
 	text := out.String()
 	if err != nil {
 		return text, fmt.Errorf("%s: %w: %s", program, err, tail(text))
 	}
 	return text, nil
+}
+
+// stream runs program like run, handing its standard output to read as
+// it comes, for output too large to hold, and returns its error output
+// and how it exited (an *exec.ExitError when it failed). When read
+// returns an error the program is killed and that error returned.
+func (r runner) stream(ctx context.Context, program string, args []string, read func(io.Reader) error) (string, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cmd := r.command(ctx, nil, program, args)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", program, err)
+	}
+	if err := cmd.Start(); err != nil {
+		return "", fmt.Errorf("%s: %w", program, err)
+	}
+	readErr := read(out)
+	if readErr != nil {
+		cancel()
+	}
+	_, _ = io.Copy(io.Discard, out)
+	err = cmd.Wait()
+	if readErr != nil {
+		return stderr.String(), readErr
+	}
+	return stderr.String(), err
+}
+
+// command prepares program from binDir with args and extra environment
+// entries, in its own process group, so that a server it starts does not
+// share this process's terminal signals.
+func (r runner) command(ctx context.Context, env []string, program string, args []string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, filepath.Join(r.binDir, program), args...)
+	cmd.Dir = "/"
+	// The C locale keeps messages and pg_controldata's labels in English.
+	cmd.Env = append([]string{"LC_ALL=C", "PATH=/usr/bin:/bin", "HOME=" + r.home}, env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: r.cred, Setpgid: true}
+	// A server started by pg_ctl must never hold the output pipes open.
+	cmd.WaitDelay = 5 * time.Second
+	return cmd
 }
 
 // exitCode is the exit status of a program that ran and failed, or -1.

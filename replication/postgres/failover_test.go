@@ -25,8 +25,8 @@ func pair(t *testing.T, ip0, ip1 string, sync SyncSpec) (*Instance, *Instance) {
 	if err := startPrimary(ctx, a, asyncSpec("db-1")); err != nil {
 		t.Fatal(err)
 	}
-	if path, err := b.Seed(ctx, a.Endpoint(), SlotName("db-1")); err != nil || path != PathBasebackup {
-		t.Fatalf("Seed = %v, %v; want basebackup", path, err)
+	if res, err := b.Seed(ctx, a.Endpoint(), SlotName("db-1")); err != nil || res.Path != PathBasebackup {
+		t.Fatalf("Seed = %+v, %v; want basebackup", res, err)
 	}
 	waitStreaming(t, b, a)
 	if err := a.ConfigurePrimary(ctx, sync); err != nil {
@@ -83,12 +83,12 @@ func TestPlannedSwitchover(t *testing.T) {
 		t.Errorf("Promote again = %+v, %v; want %+v", again, err, promo)
 	}
 
-	path, err := a.Follow(ctx, b.Endpoint(), SlotName("db-0"))
+	res, err := a.Follow(ctx, b.Endpoint(), SlotName("db-0"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if path != PathNone {
-		t.Fatalf("Follow of the demoted primary took path %q, want none", path)
+	if res.Path != PathNone || res.Lost != nil {
+		t.Fatalf("Follow of the demoted primary = %+v, want path none and nothing lost", res)
 	}
 	waitStreaming(t, a, b)
 	// The new primary commits synchronously to the old one.
@@ -103,8 +103,8 @@ func TestPlannedSwitchover(t *testing.T) {
 		t.Errorf("old primary status = %+v, %v; want an unfenced standby on timeline 2", st, err)
 	}
 	// Following again only repoints.
-	if path, err := a.Follow(ctx, b.Endpoint(), SlotName("db-0")); err != nil || path != PathNone {
-		t.Errorf("Follow again = %v, %v; want none", path, err)
+	if res, err := a.Follow(ctx, b.Endpoint(), SlotName("db-0")); err != nil || res.Path != PathNone {
+		t.Errorf("Follow again = %+v, %v; want none", res, err)
 	}
 }
 
@@ -144,10 +144,11 @@ func TestUnplannedFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	path, err := a.Follow(ctx, b.Endpoint(), SlotName("db-0"))
-	if err != nil || path != PathRewind {
-		t.Fatalf("Follow of the diverged old primary = %v, %v; want rewind", path, err)
+	res, err := a.Follow(ctx, b.Endpoint(), SlotName("db-0"))
+	if err != nil || res.Path != PathRewind {
+		t.Fatalf("Follow of the diverged old primary = %+v, %v; want rewind", res, err)
 	}
+	checkLost(t, res.Lost, 1, 1)
 	waitStreaming(t, a, b)
 	rows = append(rows, insertRange(t, b, 31, 35)...)
 	waitRows(t, a, b, rows)
@@ -171,10 +172,11 @@ func TestUnplannedFailover(t *testing.T) {
 		t.Fatalf("Promote = %+v, %v; want timeline 3", promo, err)
 	}
 	rows = append(rows, insertRange(t, a, 36, 40)...)
-	path, err = b.Follow(ctx, a.Endpoint(), SlotName("db-1"))
-	if err != nil || path != PathRewind {
-		t.Fatalf("Follow of the crashed, diverged primary = %v, %v; want rewind", path, err)
+	res, err = b.Follow(ctx, a.Endpoint(), SlotName("db-1"))
+	if err != nil || res.Path != PathRewind {
+		t.Fatalf("Follow of the crashed, diverged primary = %+v, %v; want rewind", res, err)
 	}
+	checkLost(t, res.Lost, 2, 1)
 	waitStreaming(t, b, a)
 	waitRows(t, b, a, rows)
 
@@ -197,9 +199,12 @@ func TestUnplannedFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 	removeSegments(t, a.Config().DataDir)
-	path, err = a.Follow(ctx, b.Endpoint(), SlotName("db-0"))
-	if err != nil || path != PathBasebackup {
-		t.Fatalf("Follow without the log to rewind = %v, %v; want basebackup", path, err)
+	res, err = a.Follow(ctx, b.Endpoint(), SlotName("db-0"))
+	if err != nil || res.Path != PathBasebackup {
+		t.Fatalf("Follow without the log to rewind = %+v, %v; want basebackup", res, err)
+	}
+	if res.Lost != nil {
+		t.Errorf("Follow without the log measured %+v, want nothing measured", *res.Lost)
 	}
 	waitStreaming(t, a, b)
 	waitRows(t, a, b, rows)
@@ -225,4 +230,58 @@ func removeSegments(t *testing.T, dataDir string) {
 	if removed == 0 {
 		t.Fatal("no log segment to remove")
 	}
+}
+
+// checkLost checks a measurement of a diverged log on timeline tli that
+// committed at least commits transactions (the server may commit its own
+// besides the test's, such as autovacuum's).
+func checkLost(t *testing.T, lost *LostLog, tli uint32, commits uint64) {
+	t.Helper()
+	switch {
+	case lost == nil:
+		t.Errorf("diverged log not measured")
+	case lost.Timeline != tli || lost.Transactions < commits || lost.Bytes == 0 || lost.End != lost.Fork+LSN(lost.Bytes):
+		t.Errorf("lost log = %+v; want timeline %d, at least %d transactions, bytes from the fork to the end", *lost, tli, commits)
+	}
+}
+
+// TestLostLogMeasured loses the last transactions of an asynchronous
+// primary: its standby is stopped while the primary commits n more, then
+// the primary dies and the standby is promoted. Following the new
+// primary, the old one is rewound, and what it lost is measured first:
+// exactly those n commits, past the new primary's fork.
+func TestLostLogMeasured(t *testing.T) {
+	ctx := logr.NewContext(t.Context(), testr.New(t))
+	a, b := pair(t, "127.77.0.31", "127.77.0.32", asyncSpec("db-1"))
+	rows := insertRange(t, a, 1, 10)
+	waitRows(t, b, a, rows)
+	if err := b.Stop(ctx, StopFast); err != nil {
+		t.Fatal(err)
+	}
+	const n = 7
+	insertRange(t, a, 11, 10+n)
+	if err := a.Stop(ctx, StopImmediate); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	promo, err := b.Promote(ctx, asyncSpec("db-0"))
+	if err != nil || promo.Timeline != 2 {
+		t.Fatalf("Promote = %+v, %v; want timeline 2", promo, err)
+	}
+	rows = append(rows, insertRange(t, b, 100, 104)...)
+
+	res, err := a.Follow(ctx, b.Endpoint(), SlotName("db-0"))
+	if err != nil || res.Path != PathRewind || res.Lost == nil {
+		t.Fatalf("Follow of the old primary = %+v, %v; want a rewind with the lost log measured", res, err)
+	}
+	lost := *res.Lost
+	t.Logf("lost log: %+v", lost)
+	if lost.Transactions != n || lost.Timeline != 1 || lost.Fork != promo.Switch || lost.Bytes == 0 ||
+		lost.End != lost.Fork+LSN(lost.Bytes) {
+		t.Errorf("lost log = %+v; want %d transactions on timeline 1 from the fork %s", lost, n, promo.Switch)
+	}
+	waitStreaming(t, a, b)
+	waitRows(t, a, b, rows)
 }

@@ -73,7 +73,8 @@ func choosePath(local localLog, src source) FollowPath {
 
 // Follow makes this server a standby of primary, streaming through the
 // physical slot slot ("" for none; see SlotName), and reports the path it
-// took. The server ends running as a standby of primary.
+// took and, when the log had diverged, what it held beyond the fork
+// (FollowResult.Lost). The server ends running as a standby of primary.
 //
 // Follow first asks primary for its system identifier and timeline
 // history (IDENTIFY_SYSTEM, TIMELINE_HISTORY) and changes nothing when it
@@ -86,10 +87,12 @@ func choosePath(local localLog, src source) FollowPath {
 // primary_slot_name change: with ALTER SYSTEM and a reload on a running
 // standby (PostgreSQL 13 and later reload both), in postgresql.auto.conf
 // with standby.signal on a stopped server, which is then started. When the
-// log diverged, the server is stopped, recovered in single-user mode if it
-// was not shut down cleanly (pg_rewind needs a clean shutdown of all its
-// log), and rewound onto primary's history with pg_rewind; when that fails,
-// or the data belongs to another cluster or cannot start, a fresh
+// log diverged, the server is stopped and its log past the fork measured
+// (LostLog: what the primary's history lacks), then it is recovered in
+// single-user mode if it was not shut down cleanly (pg_rewind needs a
+// clean shutdown of all its log), and rewound onto primary's history with
+// pg_rewind; when that fails, or the data belongs to another cluster or
+// cannot start, a fresh
 // pg_basebackup copy replaces it. Follow also lifts any fence and drops the
 // server's own replication slots, left from a time as primary: a standby
 // needs neither.
@@ -98,13 +101,13 @@ func choosePath(local localLog, src source) FollowPath {
 // receiving from it can move past the position measured. Follow is
 // idempotent; if Status then shows the standby not streaming from
 // primary, calling it again measures afresh.
-func (in *Instance) Follow(ctx context.Context, primary Endpoint, slot string) (FollowPath, error) {
+func (in *Instance) Follow(ctx context.Context, primary Endpoint, slot string) (FollowResult, error) {
 	if err := checkFollow(primary, slot); err != nil {
-		return "", fmt.Errorf("follow %s: %w", in.cfg.Name, err)
+		return FollowResult{}, fmt.Errorf("follow %s: %w", in.cfg.Name, err)
 	}
 	unlock, err := in.lock(ctx)
 	if err != nil {
-		return "", err
+		return FollowResult{}, err
 	}
 	defer unlock()
 	made, err := exists(filepath.Join(in.cfg.DataDir, "PG_VERSION"))
@@ -112,7 +115,7 @@ func (in *Instance) Follow(ctx context.Context, primary Endpoint, slot string) (
 		err = ErrNoCluster
 	}
 	if err != nil {
-		return "", fmt.Errorf("follow %s: %w", in.cfg.Name, err)
+		return FollowResult{}, fmt.Errorf("follow %s: %w", in.cfg.Name, err)
 	}
 	return in.follow(ctx, primary, slot)
 }
@@ -124,26 +127,26 @@ func (in *Instance) Follow(ctx context.Context, primary Endpoint, slot string) (
 // same cluster is kept, rewound if needed, as Follow does. This is how a
 // new replica, or one whose ordinal moved to another cluster, gets its
 // data.
-func (in *Instance) Seed(ctx context.Context, primary Endpoint, slot string) (FollowPath, error) {
+func (in *Instance) Seed(ctx context.Context, primary Endpoint, slot string) (FollowResult, error) {
 	if err := checkFollow(primary, slot); err != nil {
-		return "", fmt.Errorf("seed %s: %w", in.cfg.Name, err)
+		return FollowResult{}, fmt.Errorf("seed %s: %w", in.cfg.Name, err)
 	}
 	unlock, err := in.lock(ctx)
 	if err != nil {
-		return "", err
+		return FollowResult{}, err
 	}
 	defer unlock()
 	made, err := exists(filepath.Join(in.cfg.DataDir, "PG_VERSION"))
 	if err != nil {
-		return "", fmt.Errorf("seed %s: %w", in.cfg.Name, err)
+		return FollowResult{}, fmt.Errorf("seed %s: %w", in.cfg.Name, err)
 	}
 	if made {
 		return in.follow(ctx, primary, slot)
 	}
 	if err := in.basebackup(ctx, primary, slot); err != nil {
-		return "", fmt.Errorf("seed %s: %w", in.cfg.Name, err)
+		return FollowResult{}, fmt.Errorf("seed %s: %w", in.cfg.Name, err)
 	}
-	return PathBasebackup, nil
+	return FollowResult{Path: PathBasebackup}, nil
 }
 
 func checkFollow(primary Endpoint, slot string) error {
@@ -156,15 +159,19 @@ func checkFollow(primary Endpoint, slot string) error {
 	return nil
 }
 
-func (in *Instance) follow(ctx context.Context, primary Endpoint, slot string) (FollowPath, error) {
+// follow is Follow once the data directory is known to hold a cluster. A
+// measurement of the diverged log is returned even when the repair then
+// fails: the log it measured may be gone.
+func (in *Instance) follow(ctx context.Context, primary Endpoint, slot string) (FollowResult, error) {
 	src, err := in.identify(ctx, primary)
 	if err != nil {
-		return "", fmt.Errorf("follow %s: %w", in.cfg.Name, err)
+		return FollowResult{}, fmt.Errorf("follow %s: %w", in.cfg.Name, err)
 	}
 	local, err := in.measure(ctx, primary, slot)
 	if err != nil {
-		return "", fmt.Errorf("follow %s: %w", in.cfg.Name, err)
+		return FollowResult{}, fmt.Errorf("follow %s: %w", in.cfg.Name, err)
 	}
+	var lost *LostLog
 	path := choosePath(local, src)
 	switch {
 	case path == PathNone && local.Standby:
@@ -177,6 +184,7 @@ func (in *Instance) follow(ctx context.Context, primary Endpoint, slot string) (
 	case path == PathNone:
 		err = in.startStandby(ctx, primary, slot)
 	case path == PathRewind:
+		lost = in.lostLog(ctx, local, src)
 		if err = in.rewind(ctx, primary, slot); err != nil && ctx.Err() == nil {
 			logr.FromContextOrDiscard(ctx).Info("Rewind failed; copying the primary afresh",
 				"replica", in.cfg.Name, "primary", primary.String(), "error", err.Error())
@@ -185,8 +193,23 @@ func (in *Instance) follow(ctx context.Context, primary Endpoint, slot string) (
 	default:
 		err = in.basebackup(ctx, primary, slot)
 	}
+	res := FollowResult{Path: path, Lost: lost}
 	if err != nil {
-		return path, fmt.Errorf("follow %s (%s): %w", in.cfg.Name, path, err)
+		return res, fmt.Errorf("follow %s (%s): %w", in.cfg.Name, path, err)
 	}
-	return path, nil
+	return res, nil
+}
+
+// lostLog measures the diverged log before it is repaired; a measurement
+// that fails is logged and the repair goes on without it.
+func (in *Instance) lostLog(ctx context.Context, local localLog, src source) *LostLog {
+	lost, err := in.measureLost(ctx, local, src)
+	log := logr.FromContextOrDiscard(ctx)
+	if err != nil {
+		log.Info("Cannot measure the diverged log before repairing it", "replica", in.cfg.Name, "error", err.Error())
+		return nil
+	}
+	log.Info("Measured the diverged log", "replica", in.cfg.Name, "timeline", lost.Timeline,
+		"fork", lost.Fork.String(), "end", lost.End.String(), "bytes", lost.Bytes, "transactions", lost.Transactions)
+	return &lost
 }

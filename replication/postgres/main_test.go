@@ -153,12 +153,12 @@ func sharedCluster(t *testing.T) *cluster {
 			return
 		}
 		for _, n := range c.nodes[1:] {
-			path, err := n.Seed(ctx, c.nodes[0].Endpoint(), SlotName(n.Config().Name))
+			res, err := n.Seed(ctx, c.nodes[0].Endpoint(), SlotName(n.Config().Name))
 			if err != nil {
 				shared.err = err
 				return
 			}
-			shared.paths = append(shared.paths, path)
+			shared.paths = append(shared.paths, res.Path)
 		}
 	})
 	if shared.err != nil {
