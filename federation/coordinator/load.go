@@ -72,7 +72,7 @@ func (s *session) load(ctx context.Context) error {
 	}
 	evs = append(evs, changes(&s.st, &s.v, s.silent, at)...)
 	for _, n := range slicesSorted(s.reports) {
-		evs = append(evs, s.reported(n, s.reports[n], at))
+		evs = append(evs, s.reported(n, s.reports[n], at)...)
 	}
 	// A Stable primary without its lease lost it while no leader
 	// watched: apply's follow-ups see to it.
@@ -129,7 +129,7 @@ func (s *session) bootstrap(ctx context.Context) error {
 	st := failover.State{Service: s.v.service, Policy: s.v.policy}
 	evs := changes(&st, &s.v, s.silent, at)
 	for _, n := range slicesSorted(s.reports) {
-		evs = append(evs, s.reported(n, s.reports[n], at)) // replicas that hold data already
+		evs = append(evs, s.reported(n, s.reports[n], at)...) // replicas that hold data already
 	}
 	for _, ev := range evs {
 		st, _ = failover.Step(st, ev)

@@ -34,7 +34,15 @@ var (
 	}, []string{"phase"})
 	dataLossBytes = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "fedstate_failover_data_loss_bytes_total",
-		Help: "Estimated bytes of log lost by committed promotions.",
+		Help: "Estimated bytes of log lost by committed promotions (a lower bound, from the last reports).",
+	})
+	measuredLossBytes = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "fedstate_failover_measured_loss_bytes_total",
+		Help: "Bytes of log lost by changes of primary, as measured on the returning old primaries before they were rewound.",
+	})
+	lostTransactions = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "fedstate_failover_lost_transactions_total",
+		Help: "Committed transactions lost by changes of primary, as measured on the returning old primaries before they were rewound.",
 	})
 	requestsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "fedstate_failover_requests_total",
@@ -60,5 +68,5 @@ var (
 
 func init() {
 	ctrlmetrics.Registry.MustRegister(leaderGauge, servicesGauge, promotionsTotal, commitFailuresTotal, rtoSeconds,
-		phaseSeconds, dataLossBytes, requestsTotal, commandsTotal, dnsWritesTotal, sessionErrorsTotal, suspicionsTotal)
+		phaseSeconds, dataLossBytes, measuredLossBytes, lostTransactions, requestsTotal, commandsTotal, dnsWritesTotal, sessionErrorsTotal, suspicionsTotal)
 }

@@ -6,7 +6,10 @@ import (
 	"testing"
 	"time"
 
+	eventsv1 "k8s.io/api/events/v1"
+
 	"github.com/fedstate/fedstate/federation/api/v1alpha1"
+	"github.com/fedstate/fedstate/replication/coord"
 )
 
 // TestNoCandidate: with no RPO budget only a replica that lost nothing may
@@ -70,5 +73,55 @@ func TestNoCandidate(t *testing.T) {
 		}
 		return nil
 	})
+
+	// The old primary's cluster returns with a new agent, which measures
+	// what the old primary lost before rewinding it: the hub adds it to
+	// the failover's record and says so.
+	returned, err := e.connect(t, etcdURL).StartAgent(t.Context(), "eu-1-again", "eu-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lost := &coord.LostLog{Epoch: 2, Timeline: 1, Fork: 4096, Bytes: 12 << 10, Transactions: 3, MeasuredAt: time.Now()}
+	if err := returned.Report(t.Context(), coord.Service{Namespace: e.ns, Name: "db"}, 0,
+		coord.Report{Role: coord.RoleFenced, Position: 1 << 20, Time: time.Now(), Lost: lost}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, timeout, "the measured loss in the failover record", func() error {
+		r := e.get().Status.FailoverHistory[0]
+		if r.Epoch != 2 || r.MeasuredLossBytes == nil || *r.MeasuredLossBytes != 12<<10 ||
+			r.LostTransactions == nil || *r.LostTransactions != 3 || r.LossMeasuredAt == nil {
+			return fmt.Errorf("record %+v", r)
+		}
+		return nil
+	})
+	ev := findEvent(t, e, "DataLossMeasured")
+	for _, want := range []string{"db-0 (eu-1)", "epoch 2", "12288 bytes and 3 committed transactions"} {
+		if !strings.Contains(ev.Note, want) {
+			t.Errorf("event %q lacks %q", ev.Note, want)
+		}
+	}
+	if ev.Type != "Warning" {
+		t.Errorf("event type %s, want Warning", ev.Type)
+	}
 	f.noSplitBrain()
+}
+
+// findEvent waits for an event of reason on the service.
+func findEvent(t *testing.T, e *env, reason string) eventsv1.Event {
+	t.Helper()
+	var ev eventsv1.Event
+	eventually(t, timeout, "event "+reason, func() error {
+		var list eventsv1.EventList
+		if err := hubc.List(t.Context(), &list); err != nil {
+			return err
+		}
+		for _, x := range list.Items {
+			if x.Regarding.Namespace == e.ns && x.Regarding.Name == "db" && x.Reason == reason {
+				ev = x
+				return nil
+			}
+		}
+		return fmt.Errorf("none among %d events", len(list.Items))
+	})
+	return ev
 }

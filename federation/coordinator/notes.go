@@ -49,6 +49,23 @@ func (s *session) recorded(rec failover.Record) {
 			phaseSeconds.WithLabelValues("commit_to_promoted").Observe(rec.PromotedAt.Sub(rec.CommittedAt).Seconds())
 		}
 	}
+	if !rec.LossMeasuredAt.IsZero() && (!known || old.LossMeasuredAt.IsZero()) {
+		s.lossMeasured(rec)
+	}
+}
+
+// lossMeasured announces the loss measured on a returning old primary,
+// once per failover record.
+func (s *session) lossMeasured(rec failover.Record) {
+	measuredLossBytes.Add(float64(rec.MeasuredLossBytes))
+	lostTransactions.Add(float64(rec.LostTransactions))
+	kind := corev1.EventTypeNormal
+	if rec.MeasuredLossBytes > 0 || rec.LostTransactions > 0 {
+		kind = corev1.EventTypeWarning
+	}
+	s.event(kind, "DataLossMeasured", "Measure", fmt.Sprintf(
+		"%s, replaced by %s in epoch %d, returned: before it was rewound its log held %d bytes and %d committed transactions beyond the new history, lost (estimated at promotion: %d bytes)",
+		where(&s.st, rec.From), where(&s.st, rec.To), rec.Epoch, rec.MeasuredLossBytes, rec.LostTransactions, rec.DataLossBytes))
 }
 
 // noteSuspicion records PrimaryClusterSuspected once per primary while

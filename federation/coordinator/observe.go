@@ -39,7 +39,7 @@ func (s *session) observe(ctx context.Context, wr coord.WatchResponse) error {
 			if s.silent[k.Replica] {
 				delete(s.silent, k.Replica)
 			}
-			evs = append(evs, s.reported(k.Replica, r, at))
+			evs = append(evs, s.reported(k.Replica, r, at)...)
 		case coord.KindCommand:
 			s.commandChanged(e)
 		case coord.KindPrimary:
@@ -88,15 +88,23 @@ func (s *session) commandChanged(e coord.Event) {
 	}
 }
 
-// reported is the machine's event for a replica's report, timed by the
-// hub's clock (the machine's times must come from one clock).
-func (s *session) reported(n int, r coord.Report, at time.Time) failover.Event {
+// reported are the machine's events for a replica's report, timed by the
+// hub's clock (the machine's times must come from one clock): the loss it
+// measured, if any, before the position, which may say that the replica
+// now follows the new history (the machine then takes no measurement
+// for the failover that replaced it).
+func (s *session) reported(n int, r coord.Report, at time.Time) []failover.Event {
+	var evs []failover.Event
+	if l := r.Lost; l != nil {
+		evs = append(evs, failover.LossMeasured{Replica: s.name(n), Epoch: uint64(l.Epoch), Bytes: l.Bytes,
+			Transactions: l.Transactions, At: at})
+	}
 	ev := failover.PositionReported{Replica: s.name(n), Role: failover.Role(r.Role), Epoch: uint64(max(r.Epoch, 0)),
 		Position: r.Position, At: at}
 	for _, a := range r.SyncAcks {
 		ev.SyncAcks = append(ev.SyncAcks, failover.SyncAck{Replica: s.name(a.Replica), Position: a.Position})
 	}
-	return ev
+	return append(evs, ev)
 }
 
 // followUps are the events the machine has no source for but the

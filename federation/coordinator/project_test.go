@@ -127,10 +127,23 @@ func TestProject(t *testing.T) {
 		*r.DataLossBytes != 100 || !r.PublishedAt.Time.Equal(t0.Add(2*time.Second)) || !r.Time.Time.Equal(t0.Add(2*time.Second)) {
 		t.Errorf("record %+v", r)
 	}
+	if r.MeasuredLossBytes != nil || r.LostTransactions != nil || r.LossMeasuredAt != nil {
+		t.Errorf("record %+v: a measured loss before the old primary returned", r)
+	}
 	again := *st.DeepCopy()
 	project(&again, &s, "db", 7)
 	if !meta.IsStatusConditionFalse(again.Conditions, v1alpha1.ServiceFailingOver) || len(again.FailoverHistory) != 1 {
 		t.Error("projecting twice changed the status")
+	}
+
+	// The old primary returned and measured what it lost.
+	s.History[0].MeasuredLossBytes, s.History[0].LostTransactions = 4096, 3
+	s.History[0].LossMeasuredAt = t0.Add(time.Minute + 300*time.Millisecond)
+	project(&again, &s, "db", 7)
+	r = again.FailoverHistory[0]
+	if r.MeasuredLossBytes == nil || *r.MeasuredLossBytes != 4096 || r.LostTransactions == nil || *r.LostTransactions != 3 ||
+		r.LossMeasuredAt == nil || !r.LossMeasuredAt.Time.Equal(t0.Add(time.Minute)) || *r.DataLossBytes != 100 {
+		t.Errorf("record with the measured loss %+v", r)
 	}
 }
 

@@ -86,9 +86,19 @@ func record(rec failover.Record, svc string) v1alpha1.FailoverRecord {
 	if rto := rec.RTO(); rto > 0 {
 		out.RTO = &metav1.Duration{Duration: rto}
 	}
-	loss := int64(min(rec.DataLossBytes, 1<<63-1))
-	out.DataLossBytes = &loss
+	out.DataLossBytes = clampInt64(rec.DataLossBytes)
+	if !rec.LossMeasuredAt.IsZero() {
+		out.MeasuredLossBytes, out.LostTransactions = clampInt64(rec.MeasuredLossBytes), clampInt64(rec.LostTransactions)
+		measured := seconds(rec.LossMeasuredAt)
+		out.LossMeasuredAt = &measured
+	}
 	return out
+}
+
+// clampInt64 is n as the API's int64, the largest one when n does not fit.
+func clampInt64(n uint64) *int64 {
+	v := int64(min(n, 1<<63-1))
+	return &v
 }
 
 // micro converts a time, zero to nil, at the microseconds the API keeps,

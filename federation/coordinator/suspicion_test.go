@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	eventsv1 "k8s.io/api/events/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/fedstate/fedstate/federation/coordinator"
@@ -58,20 +57,7 @@ func TestPrimaryClusterSuspected(t *testing.T) {
 
 	cut := time.Now()
 	netw.Isolate("agent-eu-1")
-	var ev eventsv1.Event
-	eventually(t, timeout, "event PrimaryClusterSuspected", func() error {
-		var list eventsv1.EventList
-		if err := hubc.List(t.Context(), &list); err != nil {
-			return err
-		}
-		for _, x := range list.Items {
-			if x.Regarding.Namespace == e.ns && x.Regarding.Name == "db" && x.Reason == "PrimaryClusterSuspected" {
-				ev = x
-				return nil
-			}
-		}
-		return fmt.Errorf("none among %d events", len(list.Items))
-	})
+	ev := findEvent(t, e, "PrimaryClusterSuspected")
 	t.Logf("PrimaryClusterSuspected %v after the gossip cut: %s", time.Since(cut).Round(time.Millisecond), ev.Note)
 	if ev.Type != "Warning" {
 		t.Errorf("event type %s, want Warning", ev.Type)

@@ -133,6 +133,18 @@ type PrimaryReturned struct {
 	At       time.Time
 }
 
+// LossMeasured: the agent of Replica, bringing it onto the history of
+// the primary of Epoch, measured what its log held beyond that history:
+// Bytes of log committing Transactions transactions. For an old primary
+// that is what the change of primary that replaced it lost.
+type LossMeasured struct {
+	Replica      string
+	Epoch        uint64
+	Bytes        uint64
+	Transactions uint64
+	At           time.Time
+}
+
 // DNSPublished: the DNS servers serve the primary of Epoch.
 type DNSPublished struct {
 	Epoch uint64
@@ -162,6 +174,7 @@ func (e CommitFailed) at() time.Time        { return e.At }
 func (e Promoted) at() time.Time            { return e.At }
 func (e Demoted) at() time.Time             { return e.At }
 func (e PrimaryReturned) at() time.Time     { return e.At }
+func (e LossMeasured) at() time.Time        { return e.At }
 func (e DNSPublished) at() time.Time        { return e.At }
 func (e Tick) at() time.Time                { return e.At }
 func (e Resume) at() time.Time              { return e.At }

@@ -44,6 +44,7 @@ func FuzzDecode(f *testing.F) {
 			Promoted{Replica: s.Primary, Epoch: s.Epoch, Position: 7, At: now},
 			Demoted{Replica: s.Primary, Epoch: s.Epoch, Position: 7, At: now},
 			PrimaryReturned{Replica: name, Epoch: s.Epoch - 1, Position: 7, At: now},
+			LossMeasured{Replica: name, Epoch: s.Epoch, Bytes: 7, Transactions: 1, At: now},
 			PositionReported{Replica: name, Role: RolePrimary, Epoch: s.Epoch, Position: 9, SyncAcks: []SyncAck{{name, 9}}, At: now},
 			SwitchoverRequested{At: now}, FailoverRequested{AcceptDataLoss: true, At: now},
 			ReplicaChanged{Replica: name, Gone: true, At: now}, PlacementChanged{At: now},

@@ -125,8 +125,20 @@ type Record struct {
 	// PublishedAt is when DNS served the new primary.
 	PublishedAt time.Time `json:"publishedAt,omitzero"`
 	// DataLossBytes estimates the data lost: the primary's last known
-	// position minus the new primary's position at the decision.
+	// position minus the new primary's position at the decision. It is a
+	// lower bound: what the old primary wrote after its last report is
+	// unknown until it returns (MeasuredLossBytes).
 	DataLossBytes uint64 `json:"dataLossBytes"`
+	// MeasuredLossBytes is the log the old primary held beyond the new
+	// primary's history, measured by its agent when it returned, before
+	// rewinding it; valid once LossMeasuredAt is set.
+	MeasuredLossBytes uint64 `json:"measuredLossBytes,omitempty"`
+	// LostTransactions is how many transactions that log committed: the
+	// acknowledged transactions the change of primary lost.
+	LostTransactions uint64 `json:"lostTransactions,omitempty"`
+	// LossMeasuredAt is when the measurement arrived; zero until the old
+	// primary returns and is repaired.
+	LossMeasuredAt time.Time `json:"lossMeasuredAt,omitzero"`
 	// AcceptedDataLoss is true when an operator accepted the loss.
 	AcceptedDataLoss bool `json:"acceptedDataLoss,omitempty"`
 }

@@ -43,6 +43,8 @@ func Step(s State, ev Event) (State, []Action) {
 		m.demoted(e)
 	case PrimaryReturned:
 		m.primaryReturned(e.Replica, e.Epoch, e.Position)
+	case LossMeasured:
+		m.lossMeasured(e)
 	case DNSPublished:
 		m.dnsPublished(e)
 	case Resume:

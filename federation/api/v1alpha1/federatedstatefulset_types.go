@@ -282,10 +282,26 @@ type FailoverRecord struct {
 	// RTO is the time from detection to the new primary being published.
 	// +optional
 	RTO *metav1.Duration `json:"rto,omitempty"`
-	// DataLossBytes is the replication lag the new primary had at
-	// promotion: zero for a synchronous standby.
+	// DataLossBytes is an estimate, made at promotion, of the log lost:
+	// the old primary's last reported position minus the new primary's;
+	// zero for a synchronous standby. It is a lower bound: what the old
+	// primary wrote after its last report is unknown until it returns
+	// (measuredLossBytes).
 	// +optional
 	DataLossBytes *int64 `json:"dataLossBytes,omitempty"`
+	// MeasuredLossBytes is the log the old primary held beyond the new
+	// primary's history, measured by its agent when it returned, before
+	// rewinding it: the loss as it was, not as estimated. Unset until the
+	// old primary returns.
+	// +optional
+	MeasuredLossBytes *int64 `json:"measuredLossBytes,omitempty"`
+	// LostTransactions is how many committed transactions that log held:
+	// the acknowledged transactions this change of primary lost.
+	// +optional
+	LostTransactions *int64 `json:"lostTransactions,omitempty"`
+	// LossMeasuredAt is when the measurement reached the hub.
+	// +optional
+	LossMeasuredAt *metav1.Time `json:"lossMeasuredAt,omitempty"`
 	// AcceptedDataLoss is true when an operator accepted losing data
 	// (fedctl failover --accept-data-loss).
 	// +optional

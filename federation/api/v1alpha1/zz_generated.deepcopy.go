@@ -454,6 +454,20 @@ func (in *FailoverRecord) DeepCopyInto(out *FailoverRecord) {
 		*out = new(int64)
 		**out = **in
 	}
+	if in.MeasuredLossBytes != nil {
+		in, out := &in.MeasuredLossBytes, &out.MeasuredLossBytes
+		*out = new(int64)
+		**out = **in
+	}
+	if in.LostTransactions != nil {
+		in, out := &in.LostTransactions, &out.LostTransactions
+		*out = new(int64)
+		**out = **in
+	}
+	if in.LossMeasuredAt != nil {
+		in, out := &in.LossMeasuredAt, &out.LossMeasuredAt
+		*out = (*in).DeepCopy()
+	}
 	if in.DetectedAt != nil {
 		in, out := &in.DetectedAt, &out.DetectedAt
 		*out = (*in).DeepCopy()
