@@ -71,8 +71,10 @@ entered its phase, and the hub's message.
 -o json and -o yaml print the same as a stable document (fields are added,
 never renamed or removed): namespace, name, desiredReplicas,
 readyReplicas, replicationMode, primary, failingOver, unhealthyConditions,
-replicas, dns, failovers, requests; times in RFC 3339, UTC; lagBytes and
-dataLossBytes as plain numbers. docs/failover.md describes every field.`,
+replicas, dns, failovers, requests; times in RFC 3339, UTC; lagBytes,
+dataLossBytes (estimated at promotion) and measuredLossBytes (measured
+on the old primary when it returned, with lostTransactions) as plain
+numbers. docs/failover.md describes every field.`,
 		Example: `  # The service db in namespace prod:
   fedctl status prod/db
 

@@ -68,12 +68,8 @@ func writeTable(w io.Writer, r *serviceReport, now time.Time) {
 		fmt.Fprintln(w, "Failovers (newest first):")
 		fmt.Fprintln(tw, "  TIME\tREASON\tFROM\tTO\tEPOCH\tRTO\tDATA LOSS")
 		for _, f := range r.Failovers {
-			loss := bytesOrDash(f.DataLossBytes)
-			if f.AcceptedDataLoss {
-				loss += " (accepted)"
-			}
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%d\t%s\t%s\n", f.Time.Format(time.RFC3339), f.Reason, orDash(f.From), f.To,
-				f.Epoch, orDash(f.RTO), loss)
+				f.Epoch, orDash(f.RTO), lossOf(f))
 		}
 		tw.Flush()
 	}
@@ -111,6 +107,27 @@ func bytesOrDash(n *int64) string {
 		return "-"
 	}
 	return humanBytes(*n)
+}
+
+// lossOf writes a failover's data loss: the estimate, or once the old
+// primary returned, what was measured on it with the estimate beside; and
+// whether an operator accepted losing data.
+func lossOf(f failoverReport) string {
+	accepted := ""
+	if f.AcceptedDataLoss {
+		accepted = "accepted"
+	}
+	if f.MeasuredLossBytes == nil || f.LostTransactions == nil {
+		if accepted != "" {
+			accepted = " (" + accepted + ")"
+		}
+		return bytesOrDash(f.DataLossBytes) + accepted
+	}
+	if accepted != "" {
+		accepted = ", " + accepted
+	}
+	return fmt.Sprintf("%s, %d transactions measured (estimate %s%s)",
+		humanBytes(*f.MeasuredLossBytes), *f.LostTransactions, bytesOrDash(f.DataLossBytes), accepted)
 }
 
 // timeAndAge writes a time in UTC and how long ago it was; "unknown" for

@@ -156,8 +156,16 @@ type failoverReport struct {
 	// RTO is the time from detection to publication, in Go duration
 	// syntax ("4.2s"); empty when not measured.
 	RTO string `json:"rto"`
-	// DataLossBytes is the estimated loss; null when unknown.
+	// DataLossBytes is the loss estimated at promotion, a lower bound;
+	// null when unknown.
 	DataLossBytes *int64 `json:"dataLossBytes"`
+	// MeasuredLossBytes and LostTransactions are the loss measured on the
+	// old primary when it returned, before it was rewound; null until then.
+	MeasuredLossBytes *int64 `json:"measuredLossBytes"`
+	LostTransactions  *int64 `json:"lostTransactions"`
+	// LossMeasuredAt is when the measurement reached the hub; null until
+	// then.
+	LossMeasuredAt *time.Time `json:"lossMeasuredAt"`
 	// AcceptedDataLoss is true when an operator accepted losing data.
 	AcceptedDataLoss bool `json:"acceptedDataLoss"`
 }
@@ -227,7 +235,8 @@ func buildReport(fss *v1alpha1.FederatedStatefulSet, members []v1alpha1.MemberCl
 	r.DNS = dnsOf(fss, zone, primaryMode)
 	for _, h := range st.FailoverHistory[:min(len(st.FailoverHistory), historyShown)] {
 		f := failoverReport{Time: h.Time.UTC(), Reason: h.Reason, To: replicaName(fss.Name, h.ToOrdinal),
-			Epoch: h.Epoch, DataLossBytes: h.DataLossBytes, AcceptedDataLoss: h.AcceptedDataLoss}
+			Epoch: h.Epoch, DataLossBytes: h.DataLossBytes, AcceptedDataLoss: h.AcceptedDataLoss,
+			MeasuredLossBytes: h.MeasuredLossBytes, LostTransactions: h.LostTransactions, LossMeasuredAt: timeOf(h.LossMeasuredAt)}
 		if h.FromOrdinal != nil {
 			f.From = replicaName(fss.Name, *h.FromOrdinal)
 		}
