@@ -50,8 +50,10 @@ func stallReceivers(t *testing.T, addrs []netip.Addr) func() {
 // standbys lag behind: no replica is within the RPO budget (none given:
 // zero loss), so the hub promotes nobody and says why; an operator's
 // failover request accepting data loss promotes the most advanced replica,
-// the loss is recorded, and the returning old primary is rewound onto the
-// new history, its lost rows gone.
+// the estimated loss is recorded, and the returning old primary is
+// rewound onto the new history, its lost rows gone; what it lost is
+// measured before the rewind: as many transactions as acknowledged rows
+// went missing.
 func TestNoCandidateAsync(t *testing.T) {
 	ctx := t.Context()
 	fss := startService(t, postgresService("async", 3, 0, "eu-west"))
@@ -184,5 +186,36 @@ func TestNoCandidateAsync(t *testing.T) {
 	})
 	if ok, err := isWritable(ctx, oldAddr); err != nil || ok {
 		t.Errorf("old primary writable %v (%v) after rejoining", ok, err)
+	}
+
+	// Before rewinding it, the old primary's agent measured what its log
+	// held beyond the new history: the hub records it with the failover.
+	epoch := promoted.Status.Primary.Epoch
+	var rec v1alpha1.FailoverRecord
+	waitFor(t, time.Minute, "the measured loss in the failover history", func() error {
+		cur, err := getService(ctx, fss.Name)
+		if err != nil {
+			return err
+		}
+		for _, r := range cur.Status.FailoverHistory {
+			if r.Epoch == epoch {
+				rec = r
+			}
+		}
+		if rec.LostTransactions == nil || rec.MeasuredLossBytes == nil || rec.LossMeasuredAt == nil {
+			return fmt.Errorf("%w: record of epoch %d: %+v", errNotYet, epoch, rec)
+		}
+		return nil
+	})
+	t.Logf("measured loss: %d transactions, %d bytes of log; estimated at promotion %d bytes; %d acknowledged rows lost",
+		*rec.LostTransactions, *rec.MeasuredLossBytes, *rec.DataLossBytes, lost)
+	if *rec.LostTransactions != int64(lost) {
+		t.Errorf("lostTransactions %d, want %d: the acknowledged rows missing on the new primary", *rec.LostTransactions, lost)
+	}
+	// The candidate's receiver was stalled, so its reported position is
+	// the fork, and the old primary's last report was at or before the
+	// end of its log: the estimate is a lower bound here.
+	if *rec.MeasuredLossBytes < *rec.DataLossBytes || *rec.MeasuredLossBytes == 0 {
+		t.Errorf("measuredLossBytes %d, want at least the estimate %d and more than 0", *rec.MeasuredLossBytes, *rec.DataLossBytes)
 	}
 }

@@ -141,12 +141,18 @@ const (
 	walLongHeaderLen  = 40
 )
 
-// recordEnd is the position just after a record of total bytes starting
-// at start, in a log of segSize-byte segments (a multiple of the page
-// size), skipping the page headers it crosses; endless if it would pass
-// the last position.
+// recordEnd is where the record of total bytes starting at start ends,
+// as the server counts it: the record takes total bytes rounded up to 8
+// (MAXALIGN; the next record starts there, and the server's positions,
+// such as pg_current_wal_lsn and a timeline's switch point, are such
+// ends), in a log of segSize-byte segments (a multiple of the page size),
+// skipping the page headers it crosses; endless if it would pass the last
+// position.
 func recordEnd(start LSN, total, segSize uint64) LSN {
 	pos, left := uint64(start), total
+	if left%8 != 0 {
+		left += 8 - left%8
+	}
 	for {
 		room := walPageSize - pos%walPageSize
 		if left <= room {

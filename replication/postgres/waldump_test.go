@@ -85,10 +85,11 @@ func TestRecordEnd(t *testing.T) {
 		total uint64
 		want  LSN
 	}{
-		{name: "within a page", start: 0x15167D8, total: 34, want: 0x15167FA},
-		{name: "to the page's end", start: 0x1517FE0, total: 32, want: 0x1518000},
-		// The server put the next record at 0/1516550: this end, aligned.
-		{name: "over a page header", start: 0x1514B90, total: 6561, want: 0x1516549},
+		// The server found no record at 0/1516800.
+		{name: "within a page", start: 0x15167D8, total: 34, want: 0x1516800},
+		{name: "to the page's end", start: 0x1517FE0, total: 27, want: 0x1518000},
+		// The server put the next record at 0/1516550.
+		{name: "over a page header", start: 0x1514B90, total: 6561, want: 0x1516550},
 		{name: "over a segment's long header", start: 0x1FFFFF0, total: 32, want: 0x2000000 + 40 + 16},
 		{name: "over several pages", start: 0x2000028, total: 3 * 8192, want: 0x2000028 + 3*8192 + 3*24},
 		{name: "past the last position", start: endless - 8, total: 100, want: endless},
@@ -164,7 +165,7 @@ func FuzzParseWALDump(f *testing.F) {
 			t.Fatalf("parseWALDump = %+v: incoherent", d)
 		}
 		if d.Records > 0 {
-			if end := recordEnd(d.Last, d.LastLen, 16<<20); end != endless && (end < d.Last || end-d.Last < LSN(d.LastLen)) {
+			if end := recordEnd(d.Last, d.LastLen, 16<<20); end != endless && (end < d.Last || end-d.Last < LSN(d.LastLen) || end%8 != d.Last%8) {
 				t.Fatalf("recordEnd(%s, %d) = %s: before the record's last byte", d.Last, d.LastLen, end)
 			}
 		}
