@@ -30,8 +30,10 @@
 //     and its replication kept up), or Stop(StopImmediate) as the hard
 //     fence; Unfence when the lease is held again.
 //   - Failover, on the candidate: Promote(sync). On the others: Follow(new
-//     primary, SlotName(own name)), which reports the path taken: none,
-//     rewind or basebackup.
+//     primary, SlotName(own name)), which reports the path taken (none,
+//     rewind or basebackup) and, for a diverged log, what it held beyond
+//     the new primary's history, measured before the repair (LostLog: the
+//     bytes and committed transactions a failover lost).
 //   - Planned switchover: Demote on the primary returns the demotion token,
 //     WaitReplay(token) on the target, Promote on the target, Follow on the
 //     old primary, which then needs no rewind.
