@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"image/png"
 	"io"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/fedstate/fedstate/e2e/localfed"
@@ -127,27 +129,46 @@ func TestDemo(t *testing.T) {
 		}
 		return fss
 	}
+	// The drill switched back a moment ago: wait until a standby in
+	// another region confirms it is synchronous again, or the loss of eu-1
+	// leaves no candidate without data loss (and rightly no promotion).
+	waitFor(t, 2*time.Minute, "the primary back in eu-1 with a synchronous standby", func() bool {
+		fss := pg()
+		sync := false
+		for _, r := range fss.Status.ReplicaStatuses {
+			sync = sync || (r.Role == v1alpha1.RoleSyncStandby && r.Cluster != "eu-1")
+		}
+		return sync && fss.Status.Primary != nil && fss.Status.Primary.Cluster == "eu-1" &&
+			meta.IsStatusConditionFalse(fss.Status.Conditions, v1alpha1.ServiceFailingOver)
+	})
 	before := pg().Status.Primary
-	if before == nil || before.Cluster != "eu-1" {
-		t.Fatalf("primary before the outage: %+v, want one in eu-1", before)
-	}
 	killed := time.Now()
 	local("stop", "eu-1")
 	waitFor(t, time.Minute, "a primary outside eu-1", func() bool {
 		p := pg().Status.Primary
 		return p != nil && p.Cluster != "eu-1" && p.Epoch > before.Epoch
+	}, func() string {
+		c := meta.FindStatusCondition(pg().Status.Conditions, v1alpha1.ServiceFailingOver)
+		if c == nil {
+			return "no FailingOver condition"
+		}
+		return fmt.Sprintf("FailingOver %s %s: %s", c.Status, c.Reason, c.Message)
 	})
 	t.Logf("primary %+v, %s after eu-1 was killed", *pg().Status.Primary, time.Since(killed).Round(time.Millisecond))
 	local("start", "eu-1")
 	waitFor(t, 2*time.Minute, "every replica ready again", func() bool { return pg().Status.ReadyReplicas == 5 })
 }
 
-// waitFor polls cond every half second until it holds or within passes.
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+// waitFor polls cond every half second until it holds or within passes;
+// explain, if given, says what was seen instead.
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool, explain ...func() string) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for !cond() {
 		if time.Now().After(deadline) {
+			for _, e := range explain {
+				what += "; " + e()
+			}
 			t.Fatalf("%s: not within %s", what, within)
 		}
 		time.Sleep(500 * time.Millisecond)
