@@ -1,7 +1,10 @@
-// Command fedstate runs the fedstate components. Today it has one
-// subcommand, fedstate dns: the authoritative DNS server of the federation
-// zone, fed by the federation etcd. The hub and agent subcommands arrive
-// with their issues.
+// Command fedstate runs the fedstate components: fedstate hub (placement,
+// slices, the failover coordinator, drills), fedstate agent (one per member
+// cluster: the replication driver, primary leases, self-fencing), fedstate
+// dns (the authoritative server of the federation zone, fed by the
+// federation etcd), fedstate fence-watchdog (started by the agent beside
+// each primary) and fedstate etcd-roles (the federation etcd's users and
+// roles).
 package main
 
 import (
