@@ -69,7 +69,10 @@ Safety: a primary is writable only while the agent holds its lease in etcd
 and renewed it less than half the lease TTL ago; past that the agent fences it
 (read-only, clients cut) before the hub can promote another replica. A fence
 watchdog process started beside each primary stops it hard if the agent itself
-is killed, paused or hung (--no-watchdog turns it off). Stopping the agent
+is killed, paused or hung (--no-watchdog turns it off). A primary whose
+server cannot start or open for writes for --primary-give-up (a corrupt or
+full volume) is stopped and its lease given up: the hub then fails over as
+for a lost region. Stopping the agent
 (SIGINT, SIGTERM) leaves servers and leases as they are, for a restart within
 the lease TTL to take over.
 
@@ -109,6 +112,7 @@ federation on one machine (docs/security.md).`,
 	f.Uint16Var(&o.cfg.Port, "port", o.cfg.Port, "port of every replica's server on its pod IP")
 	f.DurationVar(&o.cfg.ReportInterval, "report-interval", o.cfg.ReportInterval, "how often positions are reported and replicas compared with their commands")
 	f.DurationVar(&o.cfg.FenceTimeout, "fence-timeout", o.cfg.FenceTimeout, "a fence that takes longer stops the server hard")
+	f.DurationVar(&o.cfg.PrimaryGiveUp, "primary-give-up", o.cfg.PrimaryGiveUp, "a primary whose server fails to start or to open for writes this long is stopped and its lease given up, so that the hub promotes another replica; 0 never gives up")
 	f.BoolVar(&o.noWatchdog, "no-watchdog", false, "run no fence watchdog beside primaries (then a killed or paused agent leaves its primaries writable until it returns)")
 	f.StringVar(&o.pg.BinDir, "pg-bin-dir", o.pg.BinDir, "directory of initdb, pg_ctl, pg_basebackup, pg_rewind")
 	f.StringVar(&o.pg.OSUser, "pg-os-user", o.pg.OSUser, "OS user that runs the servers when the agent runs as root")

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/fedstate/fedstate/e2e/localfed"
+	"github.com/fedstate/fedstate/e2e/testbed"
 	"github.com/fedstate/fedstate/federation/api/v1alpha1"
 )
 
@@ -304,4 +305,75 @@ func TestAgentPaused(t *testing.T) {
 		return nil
 	})
 	tr.check(t, fss.Name)
+}
+
+// TestPrimaryServerCannotStart breaks the primary's server under a live
+// agent: its control file is moved away and the server killed, so it
+// cannot start again. The agent gives the primary up after
+// --primary-give-up, the hub promotes a synchronous standby with nothing
+// lost, and once the volume is readable again the old primary rejoins as a
+// standby.
+func TestPrimaryServerCannotStart(t *testing.T) {
+	fss := startService(t, postgresService("broken", 3, 1, "eu-west"))
+	old := *fss.Status.Primary
+	oldAddr := primaryAddr(fss)
+	data := dataDirOf(t, oldAddr)
+	tr := startTraffic(t, fss)
+	control := filepath.Join(data, "global", "pg_control")
+	if err := os.Rename(control, control+".away"); err != nil {
+		t.Fatal(err)
+	}
+	restore := func() error { return os.Rename(control+".away", control) }
+	t.Cleanup(func() { _ = restore() })
+	if err := testbed.KillPostgres(filepath.Dir(data), 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	broken := time.Now()
+	cur := waitPrimary(t, fss.Name, old.Epoch, func(p *v1alpha1.PrimaryStatus) bool { return p.Ordinal != old.Ordinal })
+	t.Logf("%s-%d promoted in epoch %d, %v after the primary's server broke (give-up %v, lease TTL %v)", fss.Name,
+		cur.Status.Primary.Ordinal, cur.Status.Primary.Epoch, time.Since(broken).Round(10*time.Millisecond), primaryGiveUp, leaseTTL)
+	if h := cur.Status.FailoverHistory; len(h) == 0 || h[0].DataLossBytes == nil || *h[0].DataLossBytes != 0 {
+		t.Errorf("failover history %+v: want the latest failover to have lost nothing", h)
+	}
+	if err := restore(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 2*time.Minute, "the old primary following the new one", func() error {
+		cur, err := getService(t.Context(), fss.Name)
+		if err != nil {
+			return err
+		}
+		for _, r := range cur.Status.ReplicaStatuses {
+			if r.Ordinal == old.Ordinal && r.Role != v1alpha1.RoleSyncStandby && r.Role != v1alpha1.RoleAsyncReplica {
+				return fmt.Errorf("%w: old primary's role %s", errNotYet, r.Role)
+			}
+		}
+		return nil
+	})
+	tr.check(t, fss.Name)
+}
+
+// dataDirOf finds the data directory of the PostgreSQL server listening on
+// addr from its command line (-D DIR ... listen_addresses=ADDR).
+func dataDirOf(t *testing.T, addr netip.Addr) string {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		raw, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		args := strings.Split(strings.TrimRight(string(raw), "\x00"), "\x00")
+		if !slices.Contains(args, "listen_addresses="+addr.String()) {
+			continue
+		}
+		if i := slices.Index(args, "-D"); i >= 0 && i+1 < len(args) {
+			return args[i+1]
+		}
+	}
+	t.Fatalf("no PostgreSQL server listens on %s", addr)
+	return ""
 }

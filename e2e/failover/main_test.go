@@ -33,6 +33,10 @@ const reportInterval = 500 * time.Millisecond
 // (make bench-failover measures with 2 s).
 var leaseTTL = 4 * time.Second
 
+// primaryGiveUp is the agents' --primary-give-up: shorter than the default
+// 30 s, so that TestPrimaryServerCannotStart is quick.
+const primaryGiveUp = 5 * time.Second
+
 func TestMain(m *testing.M) { os.Exit(run(m)) }
 
 func run(m *testing.M) int {
@@ -58,7 +62,8 @@ func run(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	fed, err = localfed.Start(ctx, localfed.Options{
-		Dir: dir, LeaseTTL: leaseTTL, RenewInterval: min(400*time.Millisecond, leaseTTL/6), ReportInterval: reportInterval, Progress: os.Stderr,
+		Dir: dir, LeaseTTL: leaseTTL, RenewInterval: min(400*time.Millisecond, leaseTTL/6), ReportInterval: reportInterval,
+		PrimaryGiveUp: primaryGiveUp, Progress: os.Stderr,
 	})
 	if err != nil {
 		return fail(err)

@@ -47,6 +47,8 @@ type Options struct {
 	// LeaseTTL, RenewInterval and ReportInterval are the agents' (and the
 	// coordination store's) timings.
 	LeaseTTL, RenewInterval, ReportInterval time.Duration
+	// PrimaryGiveUp is the agents' --primary-give-up; zero keeps theirs.
+	PrimaryGiveUp time.Duration
 	// Progress receives progress lines; nil discards them.
 	Progress io.Writer
 	// Detach lets the federation outlive the process that starts it
@@ -317,6 +319,9 @@ func (f *Federation) startAgent(m testbed.MemberSpec, runDir string) error {
 	}
 	if o.ReportInterval > 0 {
 		args = append(args, "--report-interval", o.ReportInterval.String())
+	}
+	if o.PrimaryGiveUp > 0 {
+		args = append(args, "--primary-give-up", o.PrimaryGiveUp.String())
 	}
 	return f.Bed.AddProcess(m.Name, testbed.ProcessSpec{Name: AgentProcess, Path: f.Fedstate, Args: args})
 }

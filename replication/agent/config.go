@@ -34,6 +34,10 @@ type Config struct {
 	// FenceTimeout bounds a fence; a server that does not fence in time is
 	// stopped hard.
 	FenceTimeout time.Duration
+	// PrimaryGiveUp is how long a primary's server may fail to start or to
+	// open for writes before the agent stops it and gives its lease up, so
+	// that the hub promotes another replica; zero never gives up.
+	PrimaryGiveUp time.Duration
 	// Watchdog is the command line of the fence watchdog started beside a
 	// primary, the deadline file's path appended; empty runs none. It stops
 	// the primary's server hard if the agent stops renewing its deadline
@@ -51,6 +55,9 @@ func DefaultConfig(cluster string) Config {
 		DNSPrefix:      dnsserver.DefaultPrefix,
 		ReportInterval: time.Second,
 		FenceTimeout:   time.Second,
+		// Long enough for crash recovery of a busy server, short enough
+		// that a server that cannot start costs a failover, not an outage.
+		PrimaryGiveUp: 30 * time.Second,
 	}
 }
 
@@ -85,6 +92,9 @@ func (c Config) Validate() error {
 	}
 	if c.FenceTimeout <= 0 {
 		bad("fenceTimeout", "must be positive, got %v", c.FenceTimeout)
+	}
+	if c.PrimaryGiveUp < 0 {
+		bad("primaryGiveUp", "must be zero (never) or positive, got %v", c.PrimaryGiveUp)
 	}
 	return errors.Join(errs...)
 }

@@ -12,6 +12,7 @@ type metrics struct {
 	follows     *prometheus.CounterVec
 	sessions    prometheus.Counter
 	sessionLive prometheus.Gauge
+	givenUp     prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -36,11 +37,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "fedstate_agent_session_starts_total", Help: "Sessions opened (or taken over) in the federation etcd."}),
 		sessionLive: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "fedstate_agent_session_up", Help: "1 while the agent's etcd session is alive."}),
+		givenUp: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "fedstate_agent_primaries_given_up_total", Help: "Primary leases given up because the primary's server could not serve for --primary-give-up."}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.replicas, m.primaries, m.commands, m.selfFences, m.reports, m.follows, m.sessions, m.sessionLive} {
+	for _, c := range []prometheus.Collector{m.replicas, m.primaries, m.commands, m.selfFences, m.reports, m.follows, m.sessions, m.sessionLive, m.givenUp} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

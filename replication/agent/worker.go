@@ -37,6 +37,12 @@ type worker struct {
 	lost      *coord.LostLog // the diverged log last measured, reported until replaced
 	replayed  bool           // WaitReplay's position reached
 	lastErr   string
+	// failingSince is when carrying out this replica's Init or Promote
+	// began to fail; zero while it does not.
+	failingSince time.Time
+	// gaveUp is the epoch whose primary lease the worker gave up because
+	// the server could not serve; it takes that epoch's lease no more.
+	gaveUp int64
 
 	mu    sync.Mutex
 	lease *coord.PrimaryLease // held while the replica may be writable
@@ -150,14 +156,48 @@ func (w *worker) carryOut(ctx context.Context, cmd coord.Command) {
 	if err != nil {
 		w.a.m.commands.WithLabelValues(string(cmd.Kind), "error").Inc()
 		w.fail(fmt.Sprintf("carry out %s in epoch %d", cmd.Kind, cmd.Epoch), err)
+		w.primaryFailing(ctx, cmd, err)
 		return
 	}
+	w.failingSince = time.Time{}
 	if w.done == nil || !w.done.Same(cmd) {
 		w.a.m.commands.WithLabelValues(string(cmd.Kind), "done").Inc()
 		w.log.Info("Command carried out", "kind", cmd.Kind, "epoch", cmd.Epoch, "primary", cmd.Primary)
 	}
 	c := cmd
 	w.done, w.lastErr = &c, ""
+}
+
+// primaryFailing counts how long this replica has failed to become or stay
+// the primary it is told to be, and past Config.PrimaryGiveUp stops its
+// server and gives the lease up: the hub sees the lease end and promotes
+// another replica, as for a lost region, instead of waiting on a server
+// that cannot serve. Without the lease the worker only ever fences.
+func (w *worker) primaryFailing(ctx context.Context, cmd coord.Command, cause error) {
+	giveUp := w.a.cfg.PrimaryGiveUp
+	if giveUp <= 0 || cmd.Primary != w.key.n || (cmd.Kind != coord.CommandInit && cmd.Kind != coord.CommandPromote) || w.gaveUp == cmd.Epoch {
+		return
+	}
+	now := time.Now()
+	if w.failingSince.IsZero() {
+		w.failingSince = now
+		return
+	}
+	if now.Sub(w.failingSince) < giveUp {
+		return
+	}
+	if err := w.drv.Stop(ctx, true); err != nil {
+		w.fail("stop the server before giving the primary up", err)
+		return
+	}
+	if err := w.releaseLease(ctx, cmd.Epoch); err != nil {
+		w.fail("give the primary lease up", err)
+		return
+	}
+	w.a.m.givenUp.Inc()
+	w.log.Warn("Gave the primary up: its server could not serve", "epoch", cmd.Epoch,
+		"for", now.Sub(w.failingSince).Round(time.Second), "err", cause)
+	w.gaveUp, w.failingSince = cmd.Epoch, time.Time{}
 }
 
 // errNotYet: the command is under way (a replay not reached yet).
@@ -170,6 +210,9 @@ func (w *worker) apply(ctx context.Context, cmd coord.Command) error {
 	case coord.CommandInit, coord.CommandPromote:
 		if !self {
 			return fmt.Errorf("%s names replica %d as the primary, not this one", cmd.Kind, cmd.Primary)
+		}
+		if w.gaveUp == cmd.Epoch {
+			return fmt.Errorf("gave the primary lease of epoch %d up: the server could not serve; waiting for the hub to promote another replica", cmd.Epoch)
 		}
 		if err := w.holdLease(ctx, cmd.Epoch); err != nil {
 			return err
