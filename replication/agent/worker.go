@@ -151,6 +151,7 @@ func (w *worker) carryOut(ctx context.Context, cmd coord.Command) {
 	}
 	err := w.apply(ctx, cmd)
 	if errors.Is(err, errNotYet) {
+		w.failingSince = time.Time{} // under way, not failing
 		return
 	}
 	if err != nil {
@@ -176,6 +177,12 @@ func (w *worker) carryOut(ctx context.Context, cmd coord.Command) {
 func (w *worker) primaryFailing(ctx context.Context, cmd coord.Command, cause error) {
 	giveUp := w.a.cfg.PrimaryGiveUp
 	if giveUp <= 0 || cmd.Primary != w.key.n || (cmd.Kind != coord.CommandInit && cmd.Kind != coord.CommandPromote) || w.gaveUp == cmd.Epoch {
+		return
+	}
+	if !w.leaseValid() {
+		// Not the server's fault, or not only: without a valid lease the
+		// guard fences, and the hub fails over when the lease expires.
+		w.failingSince = time.Time{}
 		return
 	}
 	now := time.Now()
