@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -51,7 +53,16 @@ func TestTestbedCommandsDriveADetachedBed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pids := bed.PIDs()
+	// A process is its PID and start time: PIDs are reused.
+	procs := map[int]string{}
+	remember := func(pids []int) {
+		for _, pid := range pids {
+			if start, ok := procStart(pid); ok {
+				procs[pid] = start
+			}
+		}
+	}
+	remember(bed.PIDs())
 
 	if out := run("status"); !strings.Contains(out, "eu-1     true") || !strings.Contains(out, "eu-1/kwok") {
 		t.Errorf("status does not show eu-1 ready with its processes:\n%s", out)
@@ -68,13 +79,13 @@ func TestTestbedCommandsDriveADetachedBed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pids = append(pids, restarted.PIDs()...)
+	remember(restarted.PIDs())
 
 	if out := run("down"); !strings.Contains(out, "stopped 7 processes") {
 		t.Errorf("down output:\n%s", out)
 	}
-	for _, pid := range pids {
-		if testbed.PIDAlive(pid) {
+	for pid, start := range procs {
+		if now, ok := procStart(pid); ok && now == start {
 			t.Errorf("process %d alive after down", pid)
 		}
 	}
@@ -98,4 +109,22 @@ func TestParseMembers(t *testing.T) {
 	if d, err := parseMembers(nil); err != nil || len(d) != 3 {
 		t.Errorf("default members = %v, %v", d, err)
 	}
+}
+
+// procStart is the start time of process pid (clock ticks after boot, the
+// 22nd field of /proc/<pid>/stat); false when no such process runs.
+func procStart(pid int) (string, bool) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return "", false
+	}
+	i := bytes.LastIndexByte(raw, ')')
+	if i < 0 || i+2 >= len(raw) {
+		return "", false
+	}
+	f := strings.Fields(string(raw[i+2:]))
+	if len(f) < 20 || f[0] == "Z" || f[0] == "X" {
+		return "", false
+	}
+	return f[19], true
 }

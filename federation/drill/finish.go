@@ -67,7 +67,8 @@ func (r *Reconciler) report(ctx context.Context, d *v1alpha1.FailoverDrill, fss 
 		Title: fmt.Sprintf("%s drill of %s/%s, run %d", d.Spec.Kind, d.Namespace, d.Spec.Service, st.Runs),
 		Start: st.StartedAt.Time, Phases: out.Phases[:out.Outage], Failover: out.Failover,
 		Load: rec.Load, Lag: lag, Verdict: out.Verdict,
-		RPO: report.RPO{Bytes: out.RPOBytes, Transactions: int64(len(rec.Missing)), MissingWrites: rec.Missing},
+		RPO:         report.RPO{Bytes: out.RPOBytes, Transactions: int64(len(rec.Missing)), MissingWrites: rec.Missing},
+		MeasuredRTO: out.RTO,
 	}
 	dir := filepath.Join(r.Config.ReportDir, d.Namespace, fmt.Sprintf("%s-%d", d.Name, st.Runs))
 	if err := writeReport(dir, data, out.Phases[out.Outage:]); err != nil {

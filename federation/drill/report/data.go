@@ -28,6 +28,10 @@ type Data struct {
 	Verdict Verdict
 	// RPO is the data lost.
 	RPO RPO
+	// MeasuredRTO is the RTO the drill measured: from its request to the
+	// first write acknowledged by the new primary (to DNS publication
+	// without traffic). Zero: RTO spans the phases.
+	MeasuredRTO time.Duration
 }
 
 // Phase is one step of a drill, from Start to End. A zero End marks an
@@ -149,9 +153,12 @@ func (d Data) last() time.Time {
 	return l
 }
 
-// RTO is the time from the first phase's start to the last phase's end;
-// zero without phases.
+// RTO is MeasuredRTO when set, else the time from the first phase's start
+// to the last phase's end; zero without phases.
 func (d Data) RTO() time.Duration {
+	if d.MeasuredRTO > 0 {
+		return d.MeasuredRTO
+	}
 	if len(d.Phases) == 0 {
 		return 0
 	}

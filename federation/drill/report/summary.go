@@ -43,7 +43,11 @@ func Summary(d Data) string {
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", p.Name, at(p.Start), at(p.end()), formatSeconds(p.Duration()))
 		}
 		tw.Flush()
-		fmt.Fprintf(&b, "RTO:       %s (first phase's start to last phase's end)\n", formatSeconds(d.RTO()))
+		how := "first phase's start to last phase's end"
+		if d.MeasuredRTO > 0 {
+			how = "the request to the first write the new primary acknowledged"
+		}
+		fmt.Fprintf(&b, "RTO:       %s (%s)\n", formatSeconds(d.RTO()), how)
 	}
 
 	b.WriteString("\n")

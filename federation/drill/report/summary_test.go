@@ -30,6 +30,14 @@ func TestRTO(t *testing.T) {
 	if got := (Data{}).RTO(); got != 0 {
 		t.Errorf("RTO without phases %v, want 0", got)
 	}
+	measured := d
+	measured.MeasuredRTO = 7900 * time.Millisecond
+	if got := measured.RTO(); got != measured.MeasuredRTO {
+		t.Errorf("RTO with a measured one %v, want %v", got, measured.MeasuredRTO)
+	}
+	if s := Summary(measured); !strings.Contains(s, "RTO:       7.900 s (the request to the first write the new primary acknowledged)") {
+		t.Errorf("summary does not give the measured RTO:\n%s", s)
+	}
 	d.Start = time.Time{}
 	if got := d.Origin(); !got.Equal(t0) {
 		t.Errorf("origin %v, want the load's start %v", got, t0)
