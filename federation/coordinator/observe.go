@@ -18,12 +18,15 @@ import (
 func (s *session) observe(ctx context.Context, wr coord.WatchResponse) error {
 	s.rev = wr.Revision
 	at := s.now()
-	var evs []failover.Event
+	var evs, leaseEvs []failover.Event
 	for _, e := range wr.Events {
 		k := e.Key
 		switch k.Kind {
 		case coord.KindLease:
-			evs = append(evs, s.leaseChanged(e, at)...)
+			if e.Deleted {
+				s.silenceLostCluster()
+			}
+			leaseEvs = append(leaseEvs, s.leaseChanged(e, at)...)
 		case coord.KindReport:
 			if e.Deleted {
 				delete(s.reports, k.Replica)
@@ -55,7 +58,31 @@ func (s *session) observe(ctx context.Context, wr coord.WatchResponse) error {
 		// A replica whose report vanished or came back is seen anew.
 		evs = append(evs, changes(&s.st, &s.v, s.silent, at)...)
 	}
-	return s.apply(ctx, evs...)
+	// The lease events last: the machine chooses a candidate as soon as
+	// the primary is lost, so it must see the replicas as they are first.
+	return s.apply(ctx, append(evs, leaseEvs...)...)
+}
+
+// silenceLostCluster counts the replicas of the primary's cluster as
+// silent when the primary's lease ends outside a switchover, until each
+// reports again: the lease ended because that cluster's agent stopped
+// renewing it, and the agent's other reports may not have expired yet
+// (they go with its session, which may outlive the lease by moments), so
+// a replica there must not look like a candidate. A live agent (one that
+// gave a primary up) reports again within its report interval.
+func (s *session) silenceLostCluster() {
+	if s.st.Phase.Name == failover.SwitchingOver || s.st.Primary == "" {
+		return
+	}
+	r := s.st.Replica(s.st.Primary)
+	if r == nil || r.Cluster == "" {
+		return
+	}
+	for _, p := range s.v.placed {
+		if p.cluster == r.Cluster {
+			s.silent[p.ordinal] = true
+		}
+	}
 }
 
 // leaseChanged follows the primary lease.
