@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fedstate/fedstate/e2e/testbed"
 )
@@ -84,9 +85,21 @@ func TestTestbedCommandsDriveADetachedBed(t *testing.T) {
 	if out := run("down"); !strings.Contains(out, "stopped 7 processes") {
 		t.Errorf("down output:\n%s", out)
 	}
+	// down returns once every process is signalled and seen gone; give
+	// the kernel a moment to reap one on a loaded machine.
+	deadline := time.Now().Add(10 * time.Second)
 	for pid, start := range procs {
-		if now, ok := procStart(pid); ok && now == start {
-			t.Errorf("process %d alive after down", pid)
+		for {
+			now, ok := procStart(pid)
+			if !ok || now != start {
+				break
+			}
+			if time.Now().After(deadline) {
+				cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+				t.Errorf("process %d (%s) alive after down", pid, bytes.ReplaceAll(cmdline, []byte{0}, []byte{' '}))
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
 	}
 	if out, err := fedctl(t, append([]string{"testbed", "status"}, flags...)...); err == nil {
