@@ -44,11 +44,19 @@ func TestDrill(t *testing.T) {
 			if d.Status.Step != v1alpha1.DrillStepHold {
 				return
 			}
+			cur, err := getService(t.Context(), fss.Name)
+			tainted := slices.ContainsFunc(clusterTaints(t, orig.cluster), isDrillTaint)
+			// Count the sample only if the drill still holds after it was
+			// taken: the hold may end between the reads.
+			var again v1alpha1.FailoverDrill
+			if gerr := hubc.Get(t.Context(), client.ObjectKeyFromObject(d), &again); gerr != nil || again.Status.Step != v1alpha1.DrillStepHold {
+				return
+			}
 			holds++
-			if cur, err := getService(t.Context(), fss.Name); err == nil && cur.Status.Primary != nil {
+			if err == nil && cur.Status.Primary != nil {
 				inHold[cur.Status.Primary.Cluster] = true
 			}
-			if slices.ContainsFunc(clusterTaints(t, orig.cluster), isDrillTaint) {
+			if tainted {
 				taintedInHold++
 			}
 		}
