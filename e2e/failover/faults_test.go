@@ -219,18 +219,7 @@ func TestPartitionSelfFence(t *testing.T) {
 		t.Errorf("fenced %v after the cut, not before the lease TTL %v", fenced, leaseTTL)
 	}
 	fed.Heal(old.Cluster)
-	waitFor(t, 2*time.Minute, "the old primary following the new one", func() error {
-		cur, err := getService(t.Context(), fss.Name)
-		if err != nil {
-			return err
-		}
-		for _, r := range cur.Status.ReplicaStatuses {
-			if r.Ordinal == old.Ordinal && r.Role != v1alpha1.RoleSyncStandby && r.Role != v1alpha1.RoleAsyncReplica {
-				return fmt.Errorf("%w: old primary's role %s", errNotYet, r.Role)
-			}
-		}
-		return nil
-	})
+	waitFollowing(t, fss.Name, old.Ordinal)
 	tr.check(t, fss.Name)
 }
 
@@ -292,18 +281,7 @@ func TestAgentPaused(t *testing.T) {
 	if err := bed.ResumeProcess(old.Cluster, localfed.AgentProcess); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 2*time.Minute, "the old primary following the new one", func() error {
-		cur, err := getService(t.Context(), fss.Name)
-		if err != nil {
-			return err
-		}
-		for _, r := range cur.Status.ReplicaStatuses {
-			if r.Ordinal == old.Ordinal && r.Role != v1alpha1.RoleSyncStandby && r.Role != v1alpha1.RoleAsyncReplica {
-				return fmt.Errorf("%w: old primary's role %s", errNotYet, r.Role)
-			}
-		}
-		return nil
-	})
+	waitFollowing(t, fss.Name, old.Ordinal)
 	tr.check(t, fss.Name)
 }
 
@@ -338,18 +316,7 @@ func TestPrimaryServerCannotStart(t *testing.T) {
 	if err := restore(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 2*time.Minute, "the old primary following the new one", func() error {
-		cur, err := getService(t.Context(), fss.Name)
-		if err != nil {
-			return err
-		}
-		for _, r := range cur.Status.ReplicaStatuses {
-			if r.Ordinal == old.Ordinal && r.Role != v1alpha1.RoleSyncStandby && r.Role != v1alpha1.RoleAsyncReplica {
-				return fmt.Errorf("%w: old primary's role %s", errNotYet, r.Role)
-			}
-		}
-		return nil
-	})
+	waitFollowing(t, fss.Name, old.Ordinal)
 	tr.check(t, fss.Name)
 }
 
@@ -376,4 +343,22 @@ func dataDirOf(t *testing.T, addr netip.Addr) string {
 	}
 	t.Fatalf("no PostgreSQL server listens on %s", addr)
 	return ""
+}
+
+// waitFollowing waits until replica ordinal of service name, an old
+// primary, reports as a standby of the new one.
+func waitFollowing(t *testing.T, name string, ordinal int32) {
+	t.Helper()
+	waitFor(t, 2*time.Minute, "the old primary following the new one", func() error {
+		cur, err := getService(t.Context(), name)
+		if err != nil {
+			return err
+		}
+		for _, r := range cur.Status.ReplicaStatuses {
+			if r.Ordinal == ordinal && r.Role != v1alpha1.RoleSyncStandby && r.Role != v1alpha1.RoleAsyncReplica {
+				return fmt.Errorf("%w: old primary's role %s", errNotYet, r.Role)
+			}
+		}
+		return nil
+	})
 }
